@@ -1,0 +1,342 @@
+package optimist
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Client is an HTTP client for JSON APIs with optimistic concurrency. It
+// remembers the ETag and body of every resource it reads, sends writes
+// conditionally, resolves version conflicts and retries transport faults.
+//
+// A Client is safe for concurrent use by many goroutines and is meant to be
+// made once and reused: its ETag memory and connection pool are shared by
+// all its calls.
+type Client struct {
+	httpClient *http.Client
+	retry      *retryablehttp.Client
+	memory     *memory
+
+	maxRetries       int
+	backoff          Backoff
+	maxRetryAfter    time.Duration
+	maxBodyBytes     int64
+	memoryEntries    int
+	memoryBytes      int64
+	resolver         Resolver
+	conflictAttempts int
+	conflictTimeout  time.Duration
+	conflictBackoff  Backoff
+	onConflict       func(ConflictEvent)
+	logger           *slog.Logger
+	clockNow         func() time.Time
+	sleep            func(ctx context.Context, d time.Duration) error
+	secretHeaders    []string
+	poll             pollConfig
+}
+
+// New returns a Client configured by opts; see each [Option] for its
+// default.
+//
+// Redirects are followed at most 10 times, only to http and https URLs;
+// a redirect to another origin (scheme, host and port) carries no
+// Authorization, Proxy-Authorization, Cookie or secret header.
+func New(opts ...Option) *Client {
+	c := &Client{
+		maxRetries:       DefaultMaxRetries,
+		conflictAttempts: DefaultConflictAttempts,
+		conflictTimeout:  DefaultConflictTimeout,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	if c.backoff == nil {
+		c.backoff = ExponentialBackoff(DefaultRetryBase, DefaultRetryCap, nil)
+	}
+	if c.conflictBackoff == nil {
+		c.conflictBackoff = ExponentialBackoff(DefaultConflictBase, DefaultConflictCap, nil)
+	}
+	if c.maxRetryAfter <= 0 {
+		c.maxRetryAfter = DefaultMaxRetryAfter
+	}
+	if c.maxBodyBytes <= 0 {
+		c.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.memoryEntries <= 0 {
+		c.memoryEntries = DefaultMemoryEntries
+	}
+	if c.memoryBytes <= 0 {
+		c.memoryBytes = DefaultMemoryBytes
+	}
+	if c.resolver == nil {
+		c.resolver = ThreeWayMerge
+	}
+	if c.clockNow == nil {
+		c.clockNow = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = sleepContext
+	}
+	c.memory = newMemory(c.memoryEntries, c.memoryBytes)
+	c.retry = c.newRetryClient(c.wrapHTTPClient(c.httpClient))
+	return c
+}
+
+func (c *Client) now() time.Time { return c.clockNow() }
+
+// Remembered returns what the client remembers of the resource at rawURL.
+func (c *Client) Remembered(rawURL string) (Version, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return Version{}, false
+	}
+	return c.memory.get(canonicalURL(u))
+}
+
+// Forget drops what the client remembers of the resource at rawURL, so the
+// next write to it re-reads first or goes out unconditionally.
+func (c *Client) Forget(rawURL string) {
+	if u, err := url.Parse(rawURL); err == nil {
+		c.memory.forget(canonicalURL(u))
+	}
+}
+
+// MemoryStats returns the ETag memory's accounting.
+func (c *Client) MemoryStats() MemoryStats { return c.memory.stats() }
+
+// Response is a response the client has read in full.
+type Response struct {
+	// StatusCode and Header are the response's.
+	StatusCode int
+	Header     http.Header
+	// ETag is the response's entity-tag, or empty.
+	ETag ETag
+	// Body is the response body. It may be shared with the ETag memory:
+	// do not modify it.
+	Body []byte
+	// Attempts is how many times the final request was sent, transport
+	// retries included.
+	Attempts int
+
+	raw *http.Response
+	req *request // what was sent, for following a 202 later
+}
+
+// Get reads the JSON resource at url into out (nil out skips decoding) and
+// remembers its ETag, Last-Modified and body. A non-2xx answer is a
+// [*StatusError]; a malformed ETag, [ErrInvalidETag]; a body over the
+// limit, [ErrBodyTooLarge].
+func (c *Client) Get(ctx context.Context, url string, out any, opts ...RequestOption) (*Response, error) {
+	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.decode(c.do(ctx, r))(out)
+}
+
+// Put replaces the resource at url with in (JSON-encoded; []byte and
+// json.RawMessage are sent as they are) and decodes the answer into out.
+// The write carries If-Match with the remembered ETag (If-Unmodified-Since
+// when only Last-Modified is known). A version conflict is resolved by the
+// client's [Resolver] and the write retried; what cannot be resolved is a
+// [*ConflictError] matching [ErrConflict].
+//
+// The write is conditional on the newest version of url this client knows.
+// When goroutines sharing a client read-modify-write one URL at once, pin
+// the version each read with [IfMatch](resp.ETag), or use [Update].
+func (c *Client) Put(ctx context.Context, url string, in, out any, opts ...RequestOption) (*Response, error) {
+	return c.sendJSON(ctx, http.MethodPut, url, in, out, opts)
+}
+
+// Patch applies patch, an RFC 7396 JSON merge patch sent as
+// application/merge-patch+json, to the resource at url, conditionally and
+// with conflicts resolved as for [Client.Put].
+func (c *Client) Patch(ctx context.Context, url string, patch, out any, opts ...RequestOption) (*Response, error) {
+	return c.sendJSON(ctx, http.MethodPatch, url, patch, out, opts)
+}
+
+// Post sends in to url and decodes the answer into out. A POST is not
+// re-sent after a fault that may have reached the server unless it carries
+// an Idempotency-Key header.
+func (c *Client) Post(ctx context.Context, url string, in, out any, opts ...RequestOption) (*Response, error) {
+	return c.sendJSON(ctx, http.MethodPost, url, in, out, opts)
+}
+
+// Delete deletes the resource at url, with If-Match as for [Client.Put],
+// and forgets it. A conflict is not resolved: deleting a resource that
+// changed since it was read is returned as an error matching [ErrConflict].
+func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) (*Response, error) {
+	r, err := c.newRequest(ctx, http.MethodDelete, url, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, r)
+}
+
+func (c *Client) sendJSON(ctx context.Context, method, url string, in, out any, opts []RequestOption) (*Response, error) {
+	body, err := encodeJSON(in)
+	if err != nil {
+		return nil, fmt.Errorf("optimist: %s %s: %w", method, redactURL(url), err)
+	}
+	r, err := c.newRequest(ctx, method, url, body, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.decode(c.do(ctx, r))(out)
+}
+
+// Do sends req through the client: the same ETag memory, conditional
+// writes, conflict resolution and transport retries as the other methods.
+// Like [http.Client.Do], it returns a non-2xx answer as a response, not an
+// error. Its signature is that of the HttpRequestDoer interface generated
+// API clients accept. Request options travel in req's context; see
+// [WithOptions]. A precondition header set on req is sent as it is.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	body, err := requestBody(req)
+	if err != nil {
+		return nil, fmt.Errorf("optimist: %s %s: reading request body: %w", req.Method, redactURL(req.URL.String()), err)
+	}
+	r := &request{
+		method: req.Method,
+		url:    req.URL,
+		key:    canonicalURL(req.URL),
+		header: req.Header.Clone(),
+		body:   body,
+		opts:   collectOptions(ctx, false, nil), // a generated client expects the 202
+	}
+	if r.header == nil {
+		r.header = make(http.Header)
+	}
+	r.applyOptionHeaders()
+	resp, err := c.do(ctx, r)
+	var statusErr *StatusError
+	if resp == nil || (err != nil && !errors.As(err, &statusErr)) {
+		return nil, err
+	}
+	return resp.httpResponse(req), nil
+}
+
+// do routes a request: reads are remembered, writes are conditional, and
+// a 202 Accepted is followed to the operation's end unless the request
+// says not to wait.
+func (c *Client) do(ctx context.Context, r *request) (*Response, error) {
+	var (
+		resp *Response
+		err  error
+	)
+	switch r.method {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		resp, err = c.write(ctx, r)
+	default:
+		resp, err = c.exchange(ctx, r)
+	}
+	if err == nil && resp.StatusCode == http.StatusAccepted && r.opts.wait {
+		return c.await(ctx, r, resp)
+	}
+	return resp, err
+}
+
+// decode returns a function that decodes a response's body into out.
+func (c *Client) decode(resp *Response, err error) func(out any) (*Response, error) {
+	return func(out any) (*Response, error) {
+		if err != nil || out == nil || resp == nil || len(resp.Body) == 0 {
+			return resp, err
+		}
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return resp, fmt.Errorf("%w: decoding response: %w", ErrNotJSON, err)
+		}
+		return resp, nil
+	}
+}
+
+// encodeJSON encodes in; []byte and json.RawMessage must already be JSON.
+func encodeJSON(in any) ([]byte, error) {
+	var raw []byte
+	switch v := in.(type) {
+	case nil:
+		return nil, nil
+	case []byte:
+		raw = v
+	case json.RawMessage:
+		raw = v
+	default:
+		return json.Marshal(in)
+	}
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("%w: request body", ErrNotJSON)
+	}
+	return raw, nil
+}
+
+func requestBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	return io.ReadAll(req.Body)
+}
+
+func (r *Response) httpResponse(req *http.Request) *http.Response {
+	hr := &http.Response{
+		Status:        fmt.Sprintf("%d %s", r.StatusCode, http.StatusText(r.StatusCode)),
+		StatusCode:    r.StatusCode,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        r.Header,
+		ContentLength: int64(len(r.Body)),
+		Body:          io.NopCloser(bytes.NewReader(r.Body)),
+		Request:       req,
+	}
+	if r.raw != nil {
+		hr.Status, hr.Proto, hr.ProtoMajor, hr.ProtoMinor = r.raw.Status, r.raw.Proto, r.raw.ProtoMajor, r.raw.ProtoMinor
+		hr.TLS, hr.Trailer = r.raw.TLS, r.raw.Trailer
+	}
+	return hr
+}
+
+// sleepContext waits d, or until ctx ends, with ctx's error.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// redactURL returns rawURL without user information.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func isJSON(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(strings.ToLower(ct))
+	return ct == "application/json" || strings.HasSuffix(ct, "+json")
+}

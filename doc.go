@@ -1,0 +1,95 @@
+// Package optimist is an HTTP client for JSON APIs that use optimistic
+// concurrency: APIs that answer 409 Conflict or 412 Precondition Failed
+// when a write is based on a stale version, and 202 Accepted when work
+// goes on in the background.
+//
+// # Reading and writing
+//
+// A [Client] remembers the ETag (or Last-Modified) and the body of every
+// resource it reads, keyed by URL, and sends every later write to that URL
+// conditionally:
+//
+//	c := optimist.New()
+//	var doc Doc
+//	_, err := c.Get(ctx, url, &doc)      // remembers ETag and body
+//	doc.Title = "new"
+//	_, err = c.Put(ctx, url, doc, &doc)  // sends If-Match: <that ETag>
+//
+// PUT, PATCH and DELETE carry If-Match with the remembered ETag, byte for
+// byte as the server sent it (a weak W/"..." tag included), or
+// If-Unmodified-Since when only Last-Modified is known. [CreateOnly] sends
+// If-None-Match: * instead; [IfMatch] names a version; [Unconditional]
+// forces a write. A 428 Precondition Required makes the client read the
+// resource and write again, conditionally, once.
+//
+// The memory is bounded (see [WithMemoryLimits]) and forgets a resource on
+// DELETE, 404 and 410. [Client.Remembered] and [Client.Forget] inspect and
+// clear it.
+//
+// # Conflicts
+//
+// When a conditional PUT or PATCH meets a version conflict, the client
+// takes the server's current document (from the conflict answer if it
+// carries one, else by a GET), asks a [Resolver] what to write, and writes
+// that conditionally on the new ETag, with a jittered backoff between
+// attempts, until a write lands or the bound set by [WithConflictRetries]
+// or the context is reached. The default resolver, [ThreeWayMerge], applies
+// the caller's change (from the remembered base to the document written)
+// onto the server's document with [Merge]; members both sides changed
+// differently are a true conflict, returned as a [*MergeConflictError].
+// [OursWins], [TheirsWins], [Fail], [MergeWith] and [Typed] are the other
+// strategies.
+//
+// Note that a server comparing validators strongly, as RFC 9110 requires
+// for If-Match, answers a weak ETag with 412 even when nothing changed;
+// the loop treats that as an ordinary conflict, backs off and reads again,
+// and says so in its error if the server never accepts the tag.
+//
+// For read-modify-write, [Update] is the safe form: it reads, applies a
+// function to a typed value, writes conditionally, and on a conflict
+// applies the function again to the fresh document:
+//
+//	n, err := optimist.Update(ctx, c, url, func(v *Counter) error {
+//		v.Count++
+//		return nil
+//	})
+//
+// # Asynchronous operations
+//
+// A request answered 202 Accepted is followed to the operation's end: the
+// client polls the status URL the answer names, honouring Retry-After, and
+// returns the final result. [NoWait] returns the 202 instead, and
+// [Client.Operation] and [Client.ResumeOperation] give a handle to poll
+// later. A failed operation is an [*OperationError].
+//
+// # Faults
+//
+// Connection errors, 429 and 5xx answers are retried by a go-retryablehttp
+// client underneath, with full-jitter exponential backoff and Retry-After
+// honoured up to [WithMaxRetryAfter]. A request that may have reached the
+// server is sent again only when that is safe: its method is idempotent,
+// it is conditional (a second copy fails its precondition instead of
+// applying twice), or it carries an Idempotency-Key.
+//
+// # Errors
+//
+// Every non-2xx answer is an error: a [*StatusError] carrying the status,
+// headers and the start of the body, decoded as RFC 9457 problem details
+// when it is one. Test errors with [errors.Is] against [ErrConflict],
+// [ErrPreconditionFailed], [ErrNotFound] and the other sentinels, or with
+// [errors.As] against the typed errors. No error carries an Authorization
+// or Cookie value.
+//
+// # Generated clients
+//
+// [Client.Do] has the signature of the HttpRequestDoer interface that
+// generated API clients accept, so such a client gets the same ETag memory,
+// conditional writes and retries; request options travel in the request's
+// context ([WithOptions]).
+//
+// # Testing
+//
+// Package [github.com/optimist-go/optimist/mock] is an in-memory server
+// with real ETags, conflicts, asynchronous jobs and fault injection, for
+// tests and examples.
+package optimist

@@ -1,0 +1,230 @@
+package optimist
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of a [Client] made by [New] with no options.
+const (
+	// DefaultMaxRetries is the number of transport retries after the first
+	// attempt.
+	DefaultMaxRetries = 4
+	// DefaultRetryBase and DefaultRetryCap shape the transport backoff:
+	// full jitter over min(DefaultRetryCap, DefaultRetryBase·2^(n-1)).
+	DefaultRetryBase = 100 * time.Millisecond
+	DefaultRetryCap  = 5 * time.Second
+	// DefaultMaxRetryAfter is the longest Retry-After the client waits for.
+	DefaultMaxRetryAfter = time.Minute
+	// DefaultMaxBodyBytes is the largest response body the client reads.
+	DefaultMaxBodyBytes = 32 << 20
+	// DefaultMaxErrorBodyBytes is the longest error body kept in a
+	// [StatusError].
+	DefaultMaxErrorBodyBytes = 64 << 10
+	// DefaultMemoryEntries and DefaultMemoryBytes bound the ETag memory.
+	DefaultMemoryEntries = 10_000
+	DefaultMemoryBytes   = 64 << 20
+	// DefaultConflictAttempts bounds the writes one conflicted call sends.
+	DefaultConflictAttempts = 25
+	// DefaultConflictBase and DefaultConflictCap shape the backoff between
+	// conflict retries (full jitter, like the transport backoff). The base
+	// is small because the refetch already spaces attempts by a round trip;
+	// the cap keeps a heavily contended writer from sleeping long.
+	DefaultConflictBase = 2 * time.Millisecond
+	DefaultConflictCap  = 250 * time.Millisecond
+	// DefaultConflictTimeout bounds the total time of one conflicted call.
+	DefaultConflictTimeout = 30 * time.Second
+)
+
+// Option configures a [Client].
+type Option func(*Client)
+
+// WithHTTPClient makes the client send requests through hc, for its
+// transport (TLS, proxies, instrumentation), cookie jar and timeout. nil
+// means a new client with its own pooled transport. The client's redirect
+// policy is wrapped: optimist checks every redirect first (see [New]).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) { c.httpClient = hc }
+}
+
+// WithMaxRetries sets how many times a request is re-sent after a transport
+// fault. Zero disables transport retries; a negative value means zero.
+func WithMaxRetries(n int) Option {
+	return func(c *Client) { c.maxRetries = max(n, 0) }
+}
+
+// WithRetryBackoff sets the wait between transport retries when the server
+// gives no Retry-After. nil means [ExponentialBackoff] of
+// [DefaultRetryBase] and [DefaultRetryCap].
+func WithRetryBackoff(b Backoff) Option {
+	return func(c *Client) { c.backoff = b }
+}
+
+// WithMaxRetryAfter sets the longest Retry-After the client waits for. A
+// server that asks for more gets an error matching [ErrRetryAfterTooLong]
+// instead of a wait. Zero or negative means [DefaultMaxRetryAfter].
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *Client) { c.maxRetryAfter = d }
+}
+
+// WithMaxBodyBytes sets the largest response body the client reads; a
+// longer one is an error matching [ErrBodyTooLarge]. Zero or negative
+// means [DefaultMaxBodyBytes].
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *Client) { c.maxBodyBytes = n }
+}
+
+// WithMemoryLimits bounds the ETag memory by number of resources and total
+// bytes; the least recently used are forgotten first. Zero or negative
+// values mean [DefaultMemoryEntries] and [DefaultMemoryBytes].
+func WithMemoryLimits(entries int, bytes int64) Option {
+	return func(c *Client) { c.memoryEntries, c.memoryBytes = entries, bytes }
+}
+
+// WithResolver sets how version conflicts are resolved. nil means
+// [ThreeWayMerge].
+func WithResolver(r Resolver) Option {
+	return func(c *Client) { c.resolver = r }
+}
+
+// WithConflictRetries bounds one conflicted write: at most attempts writes
+// in at most timeout, waiting per backoff between them. Zero values keep
+// the defaults ([DefaultConflictAttempts], [DefaultConflictTimeout], and
+// full jitter over [DefaultConflictBase] doubling to [DefaultConflictCap]).
+func WithConflictRetries(attempts int, timeout time.Duration, backoff Backoff) Option {
+	return func(c *Client) {
+		if attempts > 0 {
+			c.conflictAttempts = attempts
+		}
+		if timeout > 0 {
+			c.conflictTimeout = timeout
+		}
+		if backoff != nil {
+			c.conflictBackoff = backoff
+		}
+	}
+}
+
+// WithOnConflict calls fn for every version conflict the client meets.
+// fn runs on the writing goroutine and must not block for long.
+func WithOnConflict(fn func(ConflictEvent)) Option {
+	return func(c *Client) { c.onConflict = fn }
+}
+
+// WithLogger sets where the client logs retries and conflicts (at debug
+// level) and give-ups (at warn level). nil means no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) { c.logger = l }
+}
+
+// WithClock replaces the clock and the wait the client uses between
+// retries; tests use it to run without sleeping. now nil means time.Now;
+// sleep nil means a timer that stops early, with ctx's error, when ctx ends.
+func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.clockNow, c.sleep = now, sleep }
+}
+
+// WithSecretHeaders names request headers, besides Authorization,
+// Proxy-Authorization and Cookie, that must never be sent to another
+// origin nor appear in errors or logs.
+func WithSecretHeaders(names ...string) Option {
+	return func(c *Client) {
+		for _, n := range names {
+			c.secretHeaders = append(c.secretHeaders, http.CanonicalHeaderKey(n))
+		}
+	}
+}
+
+// RequestOption configures one request.
+type RequestOption func(*requestOptions)
+
+type preconditionMode int
+
+const (
+	preconditionAuto preconditionMode = iota
+	preconditionNone
+	preconditionCreateOnly
+	preconditionIfMatch
+)
+
+type requestOptions struct {
+	precondition preconditionMode
+	ifMatch      ETag
+	resolver     Resolver
+	header       http.Header
+	wait         bool // follow a 202 Accepted to the operation's end
+}
+
+// Unconditional sends a write with no precondition at all: a forced write
+// that overwrites whatever the server has.
+func Unconditional() RequestOption {
+	return func(o *requestOptions) { o.precondition = preconditionNone }
+}
+
+// CreateOnly sends If-None-Match: *, so the write fails with a conflict if
+// the resource already exists.
+func CreateOnly() RequestOption {
+	return func(o *requestOptions) { o.precondition = preconditionCreateOnly }
+}
+
+// IfMatch sends If-Match with t instead of the remembered ETag.
+func IfMatch(t ETag) RequestOption {
+	return func(o *requestOptions) { o.precondition, o.ifMatch = preconditionIfMatch, t }
+}
+
+// Resolve resolves this request's conflicts with r instead of the client's
+// resolver.
+func Resolve(r Resolver) RequestOption {
+	return func(o *requestOptions) { o.resolver = r }
+}
+
+// Header adds a header to the request.
+func Header(key, value string) RequestOption {
+	return func(o *requestOptions) {
+		if o.header == nil {
+			o.header = make(http.Header)
+		}
+		o.header.Add(key, value)
+	}
+}
+
+type requestOptionsKey struct{}
+
+// WithOptions returns a context that carries request options. Requests
+// sent through [Client.Do] with it, such as those of a generated API
+// client, use them; so do the Client's own methods, before their own.
+func WithOptions(ctx context.Context, opts ...RequestOption) context.Context {
+	prev, _ := ctx.Value(requestOptionsKey{}).([]RequestOption)
+	all := append(append([]RequestOption(nil), prev...), opts...)
+	return context.WithValue(ctx, requestOptionsKey{}, all)
+}
+
+// NoWait returns a 202 Accepted answer as it is, without polling the
+// operation; [Client.Operation] gives a handle to it.
+func NoWait() RequestOption {
+	return func(o *requestOptions) { o.wait = false }
+}
+
+// Wait follows a 202 Accepted answer to the operation's end. It is the
+// default for the Client's methods; [Client.Do] does not wait unless its
+// request's context carries Wait.
+func Wait() RequestOption {
+	return func(o *requestOptions) { o.wait = true }
+}
+
+// collectOptions applies the context's request options, then opts, over
+// the defaults; wait is whether a 202 is followed unless an option says.
+func collectOptions(ctx context.Context, wait bool, opts []RequestOption) *requestOptions {
+	o := requestOptions{wait: wait}
+	if fromCtx, ok := ctx.Value(requestOptionsKey{}).([]RequestOption); ok {
+		for _, opt := range fromCtx {
+			opt(&o)
+		}
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &o
+}

@@ -1,0 +1,101 @@
+package optimist
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Credentials stay with their origin. An origin is a URL's scheme, host and
+// port (RFC 6454); a request that leaves it, by redirect or to a status URL,
+// is stripped of every header that carries a credential.
+
+// alwaysSecret are the headers that always carry credentials.
+var alwaysSecret = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		effectivePort(a) == effectivePort(b)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// stripSecrets removes credential headers from h.
+func (c *Client) stripSecrets(h http.Header) {
+	for _, name := range alwaysSecret {
+		h.Del(name)
+	}
+	for _, name := range c.secretHeaders {
+		h.Del(name)
+	}
+}
+
+// isSecret reports whether a header carries a credential.
+func (c *Client) isSecret(name string) bool {
+	name = http.CanonicalHeaderKey(name)
+	for _, s := range alwaysSecret {
+		if s == name {
+			return true
+		}
+	}
+	for _, s := range c.secretHeaders {
+		if s == name {
+			return true
+		}
+	}
+	return name == "Set-Cookie"
+}
+
+// redirectError is a redirect the client refuses to follow.
+type redirectError struct{ reason string }
+
+func (e *redirectError) Error() string { return "optimist: redirect refused: " + e.reason }
+
+// maxRedirects is how many redirects one request may follow.
+const maxRedirects = 10
+
+// wrapHTTPClient returns a copy of hc (a new pooled client if nil) whose
+// redirect policy checks each redirect before hc's own policy does.
+func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
+	var wrapped http.Client
+	if hc != nil {
+		wrapped = *hc
+	} else {
+		wrapped.Transport = newTransport()
+	}
+	next := wrapped.CheckRedirect
+	wrapped.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return &redirectError{reason: "stopped after 10 redirects"}
+		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return &redirectError{reason: "scheme " + req.URL.Scheme + " is not http or https"}
+		}
+		if !sameOrigin(req.URL, via[0].URL) {
+			c.stripSecrets(req.Header)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &wrapped
+}
+
+// newTransport returns a transport like http.DefaultTransport, with its own
+// connection pool sized for many concurrent calls to one host.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}

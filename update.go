@@ -1,0 +1,70 @@
+package optimist
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Update changes the JSON resource at url with mutate, safely under
+// concurrency: it reads the resource (or uses the body the client
+// remembers), decodes it into a T, calls mutate, and writes the result
+// conditionally on the version it read. On a version conflict it calls
+// mutate again on a fresh copy of the server's document, until the write
+// lands or the client's conflict bound is reached.
+//
+// mutate may therefore run more than once, each time on a new value; it
+// must derive its change from the value it is given (increment it, append
+// to it), not from state captured outside. An error from mutate ends the
+// update with that error and nothing written. Members of the document that
+// T does not hold are kept as the server has them.
+//
+// Update returns the value as written. Errors: those of [Client.Get] and
+// [Client.Put], a [*ConflictError] when the bound is reached, and mutate's.
+func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error, opts ...RequestOption) (T, error) {
+	var result T
+	apply := func(doc []byte) ([]byte, error) {
+		var v T
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotJSON, err)
+		}
+		before, err := json.Marshal(&v)
+		if err != nil {
+			return nil, err
+		}
+		if err := mutate(&v); err != nil {
+			return nil, err
+		}
+		result = v
+		return applyTyped(before, &v, doc)
+	}
+	current, err := c.current(ctx, url, opts)
+	if err != nil {
+		return result, err
+	}
+	ours, err := apply(current.Body)
+	if err != nil || jsonEqual(ours, current.Body) {
+		return result, err
+	}
+	resolve := func(_ context.Context, cf *Conflict) ([]byte, error) { return apply(cf.Theirs) }
+	pin := IfMatch(current.ETag) // the version ours was computed from, not a newer one
+	if current.ETag == "" {
+		pin = Header("If-Unmodified-Since", current.LastModified)
+	}
+	opts = append(opts[:len(opts):len(opts)], pin, Resolve(resolve))
+	_, err = c.Put(ctx, url, ours, nil, opts...)
+	return result, err
+}
+
+// current returns the remembered version of url if its body is known, else
+// reads it.
+func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (Version, error) {
+	if v, ok := c.Remembered(url); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
+		return v, nil
+	}
+	resp, err := c.Get(ctx, url, nil, opts...)
+	if err != nil {
+		return Version{}, err
+	}
+	return Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body}, nil
+}
