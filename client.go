@@ -44,6 +44,9 @@ type Client struct {
 	sleep            func(ctx context.Context, d time.Duration) error
 	secretHeaders    []string
 	poll             pollConfig
+	groupCommit      bool
+	groups           groups
+	queuedHook       func(pending int) // tests: called as an update queues
 }
 
 // New returns a Client configured by opts; see each [Option] for its
@@ -57,6 +60,7 @@ func New(opts ...Option) *Client {
 		maxRetries:       DefaultMaxRetries,
 		conflictAttempts: DefaultConflictAttempts,
 		conflictTimeout:  DefaultConflictTimeout,
+		groupCommit:      true,
 	}
 	for _, opt := range opts {
 		opt(c)

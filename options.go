@@ -107,6 +107,13 @@ func WithConflictRetries(attempts int, timeout time.Duration, backoff Backoff) O
 	}
 }
 
+// WithGroupCommit turns group commit of [Update] calls on or off. It is on
+// by default: concurrent updates of one URL through one client are
+// batched into one conditional write while another is in flight.
+func WithGroupCommit(on bool) Option {
+	return func(c *Client) { c.groupCommit = on }
+}
+
 // WithOnConflict calls fn for every version conflict the client meets.
 // fn runs on the writing goroutine and must not block for long.
 func WithOnConflict(fn func(ConflictEvent)) Option {

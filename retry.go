@@ -114,8 +114,14 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 		if err != nil {
 			return nil, l.giveUp(conflict, "refetch failed", err)
 		}
-		if done, resp, err := l.settled(conflict, theirs); done {
-			return resp, err
+		switch outcome, err := l.settle(conflict, theirs); outcome {
+		case settled:
+			if err != nil {
+				return nil, err
+			}
+			return theirs, nil
+		case refetchAgain:
+			continue
 		}
 		next, err := l.resolve(ctx, conflict, theirs)
 		if err != nil {
@@ -164,25 +170,33 @@ func (l *conflictLoop) theirs(ctx context.Context, conflict *StatusError) (*Resp
 	return l.c.refetch(ctx, l.r)
 }
 
-// settled handles the conflicts that are not version conflicts to resolve:
-// a 409 about the very version we sent (a business-rule answer), a weak
-// ETag the server will not accept yet, and a write that did land though
-// its answer was lost.
-func (l *conflictLoop) settled(conflict *StatusError, theirs *Response) (bool, *Response, error) {
+type settlement int
+
+const (
+	toResolve    settlement = iota // a version conflict: resolve and write
+	settled                        // the call ends here
+	refetchAgain                   // wait and read again, resolving nothing
+)
+
+// settle sorts out the conflicts that are not version conflicts to
+// resolve: a 409 about the very version we sent (a business-rule answer),
+// a weak ETag the server will not accept yet, and a write that did land
+// though its answer was lost. For settled, the error is the call's.
+func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
 	sent := ETag(l.r.header.Get("If-Match"))
 	switch {
 	case sent != "" && theirs.ETag == sent && conflict.StatusCode == http.StatusConflict:
 		conflict.versionConflict = false
-		return true, nil, conflict
+		return settled, conflict
 	case sent != "" && theirs.ETag == sent && sent.IsWeak():
 		if l.attempt >= l.c.conflictAttempts {
-			return true, nil, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
+			return settled, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
 		}
-		return false, nil, nil // wait and refetch again, without resolving
+		return refetchAgain, nil
 	case conflict.ambiguous && jsonEqual(theirs.Body, l.ours):
-		return true, theirs, nil
+		return settled, nil
 	}
-	return false, nil, nil
+	return toResolve, nil
 }
 
 // resolve asks the resolver for the document to write and reports the

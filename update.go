@@ -15,12 +15,20 @@ import (
 //
 // mutate may therefore run more than once, each time on a new value; it
 // must derive its change from the value it is given (increment it, append
-// to it), not from state captured outside. An error from mutate ends the
-// update with that error and nothing written. Members of the document that
-// T does not hold are kept as the server has them.
+// to it), not from state captured outside, and it must not block. An error
+// from mutate ends this update with that error and nothing of it written.
+// Members of the document that T does not hold are kept as the server has
+// them.
+//
+// Concurrent calls for one URL through one Client without request options
+// are committed together (see [WithGroupCommit]): while one write is in
+// flight, the mutations that arrive are applied in arrival order to the
+// next document and sent as one write. Each caller still gets its own
+// value and error.
 //
 // Update returns the value as written. Errors: those of [Client.Get] and
-// [Client.Put], a [*ConflictError] when the bound is reached, and mutate's.
+// [Client.Put], a [*ConflictError] when the bound is reached, mutate's, and
+// ctx's (a mutation already in a write in flight may then still land).
 func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error, opts ...RequestOption) (T, error) {
 	var result T
 	apply := func(doc []byte) ([]byte, error) {
@@ -35,25 +43,45 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		if err := mutate(&v); err != nil {
 			return nil, err
 		}
-		result = v
-		return applyTyped(before, &v, doc)
+		out, err := applyTyped(before, &v, doc)
+		if err == nil {
+			result = v
+		}
+		return out, err
 	}
+	var err error
+	if c.groupCommit && len(opts) == 0 {
+		err = c.commitGrouped(ctx, url, apply)
+	} else {
+		err = c.applyAndWrite(ctx, url, apply, opts)
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return result, nil
+}
+
+// applyAndWrite reads the current document of url, applies apply to it and
+// writes the result conditionally on the version read; on a conflict it
+// applies apply to the server's document and writes again.
+func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
 	current, err := c.current(ctx, url, opts)
 	if err != nil {
-		return result, err
+		return err
 	}
 	ours, err := apply(current.Body)
 	if err != nil || jsonEqual(ours, current.Body) {
-		return result, err
+		return err
 	}
-	resolve := func(_ context.Context, cf *Conflict) ([]byte, error) { return apply(cf.Theirs) }
 	pin := IfMatch(current.ETag) // the version ours was computed from, not a newer one
 	if current.ETag == "" {
 		pin = Header("If-Unmodified-Since", current.LastModified)
 	}
+	resolve := func(_ context.Context, cf *Conflict) ([]byte, error) { return apply(cf.Theirs) }
 	opts = append(opts[:len(opts):len(opts)], pin, Resolve(resolve))
-	_, err = c.Put(ctx, url, ours, nil, opts...)
-	return result, err
+	_, err = c.Put(ctx, url, json.RawMessage(ours), nil, opts...)
+	return err
 }
 
 // current returns the remembered version of url if its body is known, else

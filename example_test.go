@@ -1,0 +1,166 @@
+package optimist_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/mock"
+)
+
+// A read remembers the ETag; the next write to the same URL is conditional
+// on it, and a stale write comes back as a conflict.
+func Example() {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	_ = srv.Seed("/articles/1", []byte(`{"title":"Draft","words":120}`))
+
+	c := optimist.New()
+	var article struct {
+		Title string `json:"title"`
+		Words int    `json:"words"`
+	}
+	resp, err := c.Get(ctx, srv.URL+"/articles/1", &article)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("read", article.Title, "at", resp.ETag)
+
+	article.Title = "Final"
+	if _, err := c.Put(ctx, srv.URL+"/articles/1", article, &article); err != nil {
+		panic(err)
+	}
+	sent := srv.Requests()[len(srv.Requests())-1].Header.Get("If-Match")
+	fmt.Println("wrote", article.Title, "with If-Match", sent)
+	// Output:
+	// read Draft at "1"
+	// wrote Final with If-Match "1"
+}
+
+// Update is read-modify-write that survives contention: the mutation is
+// applied again to the fresh document after every conflict.
+func ExampleUpdate() {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	_ = srv.Seed("/counters/visits", []byte(`{"count":0}`))
+
+	type counter struct {
+		Count int `json:"count"`
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := optimist.New() // one client per writer, as if in separate processes
+			for range 10 {
+				if _, err := optimist.Update(ctx, c, srv.URL+"/counters/visits", func(v *counter) error {
+					v.Count++
+					return nil
+				}); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	body, _, _ := srv.Document("/counters/visits")
+	fmt.Println(string(body))
+	// Output: {"count":100}
+}
+
+// CreateOnly sends If-None-Match: *, so a second create is a conflict.
+func ExampleCreateOnly() {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	c := optimist.New()
+
+	user := map[string]string{"name": "ada"}
+	_, err := c.Put(ctx, srv.URL+"/users/ada", user, nil, optimist.CreateOnly())
+	fmt.Println("first:", err)
+	_, err = c.Put(ctx, srv.URL+"/users/ada", user, nil, optimist.CreateOnly())
+	fmt.Println("second is a conflict:", errors.Is(err, optimist.ErrConflict))
+	// Output:
+	// first: <nil>
+	// second is a conflict: true
+}
+
+// Merge is the three-way merge the default resolver uses: each side's
+// changes survive, and a member both changed differently is reported.
+func ExampleMerge() {
+	base := []byte(`{"title":"Draft","tags":["a"],"words":120}`)
+	ours := []byte(`{"title":"Final","tags":["a"],"words":120}`)
+	theirs := []byte(`{"title":"Draft","tags":["a","b"],"words":135}`)
+	merged, err := optimist.Merge(base, ours, theirs)
+	fmt.Println(string(merged), err)
+
+	_, err = optimist.Merge(base, ours, []byte(`{"title":"Published","tags":["a"],"words":120}`))
+	var conflict *optimist.MergeConflictError
+	if errors.As(err, &conflict) {
+		fmt.Println("conflict at", conflict.Paths())
+	}
+	// Output:
+	// {"title":"Final","tags":["a","b"],"words":135} <nil>
+	// conflict at [/title]
+}
+
+// MergeWith resolves the members the merge cannot, here by summing a
+// counter both sides changed, and merges the rest.
+func ExampleMergeWith() {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	_ = srv.Seed("/carts/7", []byte(`{"items":3,"note":""}`))
+
+	sum := optimist.MergeWith(map[string]optimist.PathResolver{
+		"/items": func(_ string, base, ours, theirs json.RawMessage) (json.RawMessage, bool, error) {
+			b, _ := strconv.Atoi(string(base))
+			o, _ := strconv.Atoi(string(ours))
+			t, _ := strconv.Atoi(string(theirs))
+			return json.RawMessage(strconv.Itoa(t + o - b)), true, nil
+		},
+	})
+	alice, bob := optimist.New(optimist.WithResolver(sum)), optimist.New()
+	_, _ = alice.Get(ctx, srv.URL+"/carts/7", nil)
+	_, _ = bob.Get(ctx, srv.URL+"/carts/7", nil)
+	_, _ = bob.Put(ctx, srv.URL+"/carts/7", json.RawMessage(`{"items":5,"note":""}`), nil)          // +2
+	_, err := alice.Put(ctx, srv.URL+"/carts/7", json.RawMessage(`{"items":4,"note":"gift"}`), nil) // +1
+
+	body, _, _ := srv.Document("/carts/7")
+	fmt.Println(string(body), err)
+	// Output: {"items":6,"note":"gift"} <nil>
+}
+
+// Client.Do makes optimist the HttpRequestDoer of a generated API client,
+// which then gets conditional writes without knowing it.
+func ExampleClient_Do() {
+	ctx := context.Background()
+	srv := mock.NewServer(mock.WithRequireIfMatch()) // writes without a precondition get 428
+	defer srv.Close()
+	_ = srv.Seed("/pets/1", []byte(`{"name":"Rex"}`))
+
+	var doer interface {
+		Do(*http.Request) (*http.Response, error)
+	} = optimist.New()
+
+	get, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/pets/1", nil)
+	resp, _ := doer.Do(get)
+	resp.Body.Close()
+
+	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/pets/1",
+		strings.NewReader(`{"name":"Max"}`))
+	resp, _ = doer.Do(put)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, "with If-Match", srv.Requests()[1].Header.Get("If-Match"))
+	// Output: 200 with If-Match "1"
+}
