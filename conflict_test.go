@@ -322,11 +322,11 @@ func TestConflictBoundedByAttempts(t *testing.T) {
 	c := optimist.New(optimist.WithConflictRetries(5, 0, func(int) time.Duration { return 0 }))
 	_, err := c.Get(t.Context(), ts.URL+"/busy", nil)
 	require.NoError(t, err)
-	_, err = c.Put(t.Context(), ts.URL+"/busy", map[string]any{"mine": true}, nil)
+	_, err = c.Put(t.Context(), ts.URL+"/busy", map[string]any{"v": 1, "mine": true}, nil)
 	require.ErrorIs(t, err, optimist.ErrConflict)
 	var ce *optimist.ConflictError
 	require.ErrorAs(t, err, &ce)
-	require.Equal(t, 5, ce.Attempts)
+	require.Equal(t, 5, ce.Attempts, "%v", err)
 	require.Equal(t, "attempts exhausted", ce.Reason)
 }
 

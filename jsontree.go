@@ -1,0 +1,443 @@
+package optimist
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+const (
+	maxJSONDepth    = 10000 // deepest nesting accepted, as in encoding/json
+	smallJSONObject = 8     // objects up to this size are searched linearly
+)
+
+// jsonKind is the type of a parsed JSON value.
+type jsonKind uint8
+
+const (
+	kindNull jsonKind = iota
+	kindBool
+	kindNumber
+	kindString
+	kindArray
+	kindObject
+)
+
+// jsonNode is one parsed value: its text src[start:end] and, for objects
+// (and arrays, in a tree parsed with arrays), its children members[lo:hi].
+type jsonNode struct {
+	start, end int32
+	lo, hi     int32
+	kind       jsonKind
+	compact    bool // no whitespace outside strings
+	escaped    bool // a string with backslash escapes
+	escapedKey bool // the member name holding this value has escapes
+}
+
+// jsonMember is an object member, or an array element (with no name).
+type jsonMember struct {
+	keyStart, keyEnd int32 // the quoted name
+	val              jsonNode
+}
+
+// jsonTree is a parsed document. Each object's members are contiguous;
+// objects over smallJSONObject members also have their member indices
+// sorted by name at order[lo:hi]. Arrays are atomic in a merge, so their
+// elements are only kept when arrays is set.
+type jsonTree struct {
+	src     []byte
+	root    jsonNode
+	members []jsonMember
+	order   []int32
+	names   map[int32][]byte // decoded names that have escapes, by keyStart
+	arrays  bool
+}
+
+// name returns the decoded name of member i.
+func (t *jsonTree) name(i int32) []byte {
+	if m := &t.members[i]; m.val.escapedKey {
+		return t.names[m.keyStart]
+	}
+	return t.src[t.members[i].keyStart+1 : t.members[i].keyEnd-1]
+}
+
+// key returns the quoted name of member i as written.
+func (t *jsonTree) key(i int32) []byte {
+	return t.src[t.members[i].keyStart:t.members[i].keyEnd]
+}
+
+// find returns the index of obj's member called name, or -1. The member
+// at hint, if in obj, is tried first.
+func (t *jsonTree) find(obj *jsonNode, name []byte, hint int32) int32 {
+	if obj == nil {
+		return -1
+	}
+	if hint < obj.hi && bytes.Equal(t.name(hint), name) {
+		return hint
+	}
+	if obj.hi-obj.lo <= smallJSONObject {
+		for i := obj.lo; i < obj.hi; i++ {
+			if bytes.Equal(t.name(i), name) {
+				return i
+			}
+		}
+		return -1
+	}
+	ord := t.order[obj.lo:obj.hi]
+	k, ok := slices.BinarySearchFunc(ord, name, func(i int32, name []byte) int {
+		return bytes.Compare(t.name(i), name)
+	})
+	if !ok {
+		return -1
+	}
+	return ord[k]
+}
+
+// jsonRef is a value in a tree; a nil n means absent.
+type jsonRef struct {
+	t *jsonTree
+	n *jsonNode
+}
+
+func (r jsonRef) raw() []byte        { return r.t.src[r.n.start:r.n.end] }
+func (r jsonRef) is(k jsonKind) bool { return r.n != nil && r.n.kind == k }
+
+func (r jsonRef) appendTo(dst []byte) []byte {
+	if r.n.compact {
+		return append(dst, r.raw()...)
+	}
+	return appendCompactJSON(dst, r.raw())
+}
+
+// child returns member i of r, or an absent value for i < 0.
+func (r jsonRef) child(i int32) jsonRef {
+	if i < 0 {
+		return jsonRef{}
+	}
+	return jsonRef{r.t, &r.t.members[i].val}
+}
+
+// compact returns a compact copy of the value, or nil if absent.
+func (r jsonRef) compact() json.RawMessage {
+	if r.n == nil {
+		return nil
+	}
+	return r.appendTo(make([]byte, 0, r.n.end-r.n.start))
+}
+
+// withArrays returns the value parsed again with its array elements.
+func (r jsonRef) withArrays() jsonRef {
+	if r.t.arrays {
+		return r
+	}
+	p := jsonParser{jsonTree: jsonTree{src: r.raw(), arrays: true}}
+	_ = p.value(&p.root) // r was validated
+	return jsonRef{&p.jsonTree, &p.root}
+}
+
+// jsonParser is a recursive-descent parser that validates as it builds.
+type jsonParser struct {
+	jsonTree
+	i, ws, depth int // ws counts the runs of whitespace skipped
+	inArray      int // arrays open around the current value
+	stack        []jsonMember
+}
+
+// parseJSON parses one JSON document.
+func parseJSON(src []byte) (*jsonTree, error) {
+	if len(src) > math.MaxInt32 {
+		return nil, errors.New("document larger than 2 GiB")
+	}
+	// Every member but the first of an object follows a comma.
+	n := bytes.Count(src, []byte{','}) + bytes.Count(src, []byte{'{'})
+	p := &jsonParser{jsonTree: jsonTree{src: src, members: make([]jsonMember, 0, n)}}
+	err := p.value(&p.root)
+	if err == nil {
+		if p.skipSpace(); p.i < len(src) {
+			err = p.fail("data after the document")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p.jsonTree, nil
+}
+
+func (p *jsonParser) fail(msg string) error {
+	return fmt.Errorf("%s at offset %d", msg, p.i)
+}
+
+func (p *jsonParser) skipSpace() {
+	i := p.i
+	if i < len(p.src) && p.src[i] > ' ' {
+		return
+	}
+	for i < len(p.src) && (p.src[i] == ' ' || p.src[i] == '\n' || p.src[i] == '\r' || p.src[i] == '\t') {
+		i++
+	}
+	if i != p.i {
+		p.i, p.ws = i, p.ws+1
+	}
+}
+
+// value parses a value into n, leaving n.escapedKey as it is.
+func (p *jsonParser) value(n *jsonNode) error {
+	p.skipSpace()
+	if p.i >= len(p.src) {
+		return p.fail("unexpected end of input")
+	}
+	n.start = int32(p.i)
+	ws := p.ws
+	var err error
+	switch c := p.src[p.i]; {
+	case c == '{' || c == '[':
+		err = p.container(n, c == '{')
+	case c == '"':
+		n.kind = kindString
+		n.escaped, err = p.str()
+	case c == 't' || c == 'f' || c == 'n':
+		n.kind = kindBool
+		if c == 'n' {
+			n.kind = kindNull
+		}
+		err = p.literal()
+	case c == '-' || c >= '0' && c <= '9':
+		n.kind = kindNumber
+		err = p.number()
+	default:
+		err = p.fail("unexpected character " + strconv.QuoteRune(rune(c)))
+	}
+	n.end, n.compact = int32(p.i), p.ws == ws
+	return err
+}
+
+// container parses an object or an array. Unless the tree keeps arrays,
+// values inside arrays are only validated: their members are dropped once
+// checked for repeated names.
+func (p *jsonParser) container(n *jsonNode, object bool) error {
+	if p.depth++; p.depth > maxJSONDepth {
+		return p.fail("nesting too deep")
+	}
+	end, keep := byte('}'), object && p.inArray == 0 || p.arrays
+	if n.kind = kindObject; !object {
+		end, n.kind = ']', kindArray
+		p.inArray++
+	}
+	p.i++
+	mark := len(p.stack)
+	if p.skipSpace(); p.i < len(p.src) && p.src[p.i] == end {
+		p.i++
+	} else if err := p.elements(object, keep || object, end); err != nil {
+		return err
+	}
+	if p.depth--; !object {
+		p.inArray--
+	}
+	n.lo = int32(len(p.members))
+	p.members = append(p.members, p.stack[mark:]...)
+	p.stack = p.stack[:mark]
+	n.hi = int32(len(p.members))
+	var err error
+	if object {
+		err = p.index(n)
+	}
+	if !keep {
+		p.members, n.lo, n.hi = p.members[:n.lo], 0, 0
+	}
+	return err
+}
+
+// elements parses the members or elements of a container up to its end,
+// pushing them on the stack if push is set.
+func (p *jsonParser) elements(object, push bool, end byte) error {
+	for {
+		var m jsonMember
+		if object {
+			if err := p.memberName(&m); err != nil {
+				return err
+			}
+		}
+		if err := p.value(&m.val); err != nil {
+			return err
+		}
+		if push {
+			p.stack = append(p.stack, m)
+		}
+		if p.skipSpace(); p.i >= len(p.src) || p.src[p.i] != ',' && p.src[p.i] != end {
+			return p.fail("expected ',' or '" + string(end) + "'")
+		}
+		if p.i++; p.src[p.i-1] == end {
+			return nil
+		}
+	}
+}
+
+// memberName parses a member name and the colon after it.
+func (p *jsonParser) memberName(m *jsonMember) error {
+	if p.skipSpace(); p.i >= len(p.src) || p.src[p.i] != '"' {
+		return p.fail("expected a member name")
+	}
+	m.keyStart = int32(p.i)
+	escaped, err := p.str()
+	if err != nil {
+		return err
+	}
+	if m.keyEnd, m.val.escapedKey = int32(p.i), escaped; escaped {
+		if p.names == nil {
+			p.names = make(map[int32][]byte)
+		}
+		p.names[m.keyStart] = []byte(unquoteJSON(p.src[m.keyStart:p.i]))
+	}
+	if p.skipSpace(); p.i >= len(p.src) || p.src[p.i] != ':' {
+		return p.fail("expected ':'")
+	}
+	p.i++
+	return nil
+}
+
+// index rejects repeated member names in object n and, for a large
+// object, sorts its member indices by name.
+func (p *jsonParser) index(n *jsonNode) error {
+	if n.hi-n.lo <= smallJSONObject {
+		for i := n.lo + 1; i < n.hi; i++ {
+			for j := n.lo; j < i; j++ {
+				if bytes.Equal(p.name(i), p.name(j)) {
+					return p.fail("repeated member name " + string(p.key(i)))
+				}
+			}
+		}
+		return nil
+	}
+	if len(p.order) < int(n.hi) {
+		p.order = slices.Grow(p.order, int(n.hi)-len(p.order))[:n.hi]
+	}
+	ord := p.order[n.lo:n.hi]
+	for k := range ord {
+		ord[k] = n.lo + int32(k)
+	}
+	slices.SortFunc(ord, func(a, b int32) int { return bytes.Compare(p.name(a), p.name(b)) })
+	for k := 1; k < len(ord); k++ {
+		if bytes.Equal(p.name(ord[k-1]), p.name(ord[k])) {
+			return p.fail("repeated member name " + string(p.key(ord[k])))
+		}
+	}
+	return nil
+}
+
+// str parses a string and reports whether it has escapes.
+func (p *jsonParser) str() (escaped bool, err error) {
+	s, start, high := p.src, p.i+1, false
+	for i := start; i < len(s); i++ {
+		i = skipPlain(s, i)
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
+			continue
+		}
+		switch {
+		case c == '"':
+			p.i = i + 1
+			if high && !utf8.Valid(s[start:i]) {
+				return escaped, p.fail("invalid UTF-8 in string")
+			}
+			return escaped, nil
+		case c >= 0x80:
+			high = true
+		case c == '\\' && i+1 < len(s) && bytes.IndexByte([]byte(`"\/bfnrt`), s[i+1]) >= 0:
+			escaped, i = true, i+1
+		case c == '\\' && i+5 < len(s) && s[i+1] == 'u' && isHex4(s[i+2:i+6]):
+			escaped, i = true, i+5
+		default:
+			p.i = i
+			return escaped, p.fail("invalid character in string")
+		}
+	}
+	p.i = len(s)
+	return escaped, p.fail("unterminated string")
+}
+
+// skipPlain returns the index of the first byte from i on that is a
+// control character, '"', '\\' or not ASCII, or about there: it reads eight
+// bytes at a time and stops at the first word holding one.
+func skipPlain(s []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		if (w|(w-0x20*ones)|((w^'"'*ones)-ones)|((w^'\\'*ones)-ones))&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
+func isHex4(s []byte) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *jsonParser) literal() error {
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if bytes.HasPrefix(p.src[p.i:], []byte(lit)) {
+			p.i += len(lit)
+			return nil
+		}
+	}
+	return p.fail("invalid literal")
+}
+
+// number parses -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *jsonParser) number() error {
+	s, i := p.src, p.i
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = skipDigits(s, i)
+	default:
+		p.i = i
+		return p.fail("invalid number")
+	}
+	if i < len(s) && s[i] == '.' {
+		if j := skipDigits(s, i+1); j > i+1 {
+			i = j
+		} else {
+			p.i = j
+			return p.fail("invalid number")
+		}
+	}
+	if i < len(s) && s[i]|0x20 == 'e' {
+		if i++; i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			p.i = j
+			return p.fail("invalid number")
+		}
+		i = j
+	}
+	p.i = i
+	return nil
+}
+
+func skipDigits(s []byte, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,433 @@
+package optimist
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// PathResolver decides one member that both sides of a [MergeFunc] changed
+// differently. pointer is the member's JSON Pointer (RFC 6901; "" is the
+// whole document); base, ours and theirs are its compact values, nil where
+// the member is absent on that side and the four bytes "null" for JSON null.
+//
+// It returns ok false to leave the member a conflict. With ok true, value
+// is the member's merged value, or nil (or empty) to delete the member; a
+// value for "" may not be nil. A non-nil error stops the merge, which
+// returns it wrapped.
+type PathResolver func(pointer string, base, ours, theirs json.RawMessage) (value json.RawMessage, ok bool, err error)
+
+// Merge computes a three-way merge of JSON documents: the change from base
+// to ours is applied onto theirs, after checking it against the change
+// from base to theirs, in the spirit of an RFC 7396 merge patch.
+//
+// Objects are merged member by member, recursively. A member only one side
+// changed takes that side's value (a member it deleted is deleted); a
+// member both sides changed to semantically equal values takes ours'
+// value. A member both sides changed differently is a conflict, and so is
+// a member one side deleted and the other changed, a member both sides
+// added with different values, and an object one side changed inside
+// while the other replaced it with a non-object. Arrays, strings, numbers,
+// booleans and null are atomic values, and so is a document that is not an
+// object. A JSON null a side sets is kept as null; only an absent member is
+// a deletion.
+//
+// Values are equal when they mean the same: member order does not matter,
+// strings compare by their decoded text and numbers by their exact decimal
+// value (1.50 equals 1.5, 1e2 equals 100; no float64 is involved).
+//
+// An empty base means the base is unknown: the result is ours when ours
+// and theirs are equal, and a conflict at "" otherwise.
+//
+// The result is compact JSON. Members keep theirs' order, and members ours
+// added follow in ours' order. Values are copied token for token, so
+// numbers such as 12345678901234567890 keep their exact text; only
+// whitespace outside strings is removed.
+//
+// Merge returns an error matching [ErrNotJSON] when an input is not one
+// JSON document: invalid syntax, invalid UTF-8, a member name repeated in
+// one object, or nesting deeper than 10000 levels. It returns a
+// [*MergeConflictError] (matching [ErrMergeConflict] and [ErrConflict])
+// listing every conflict in the order the members appear in the result.
+// Merge is pure: it does no I/O and keeps no state.
+func Merge(base, ours, theirs []byte) ([]byte, error) {
+	return MergeFunc(base, ours, theirs, nil)
+}
+
+// MergeFunc is [Merge] with a hook called for each conflicting member, in
+// document order. Conflicts the hook does not handle (or all of them, when
+// resolve is nil) are reported as a [*MergeConflictError]. A member the
+// hook resolves is not merged further: its value is written as returned,
+// compacted. A value that is not JSON gives an error matching
+// [ErrNotJSON]; an error from the hook stops the merge and is returned
+// wrapped.
+func MergeFunc(base, ours, theirs []byte, resolve PathResolver) ([]byte, error) {
+	b, o, t, err := parseMergeInputs(base, ours, theirs)
+	if err != nil {
+		return nil, err
+	}
+	m := merger{out: make([]byte, 0, len(theirs)+len(ours)/8+16), resolve: resolve}
+	m.value(nil, b, o, t)
+	if m.err != nil {
+		return nil, m.err
+	}
+	if len(m.conflicts) > 0 {
+		return nil, &MergeConflictError{Conflicts: m.conflicts}
+	}
+	return m.out, nil
+}
+
+// parseMergeInputs parses the three documents, each distinct text once.
+// The base is absent (a zero jsonRef) when it is empty.
+func parseMergeInputs(base, ours, theirs []byte) (b, o, t jsonRef, err error) {
+	parse := func(side string, doc []byte, seen ...jsonRef) (jsonRef, error) {
+		for _, r := range seen {
+			if r.n != nil && bytes.Equal(doc, r.t.src) {
+				return r, nil
+			}
+		}
+		tr, err := parseJSON(doc)
+		if err != nil {
+			return jsonRef{}, fmt.Errorf("optimist: merge: %s: %v: %w", side, err, ErrNotJSON)
+		}
+		return jsonRef{tr, &tr.root}, nil
+	}
+	if len(base) > 0 {
+		if b, err = parse("base", base); err != nil {
+			return b, o, t, err
+		}
+	}
+	if o, err = parse("ours", ours, b); err != nil {
+		return b, o, t, err
+	}
+	t, err = parse("theirs", theirs, b, o)
+	return b, o, t, err
+}
+
+// merger writes a merged document and collects its conflicts.
+type merger struct {
+	out       []byte
+	path      [][]byte // decoded member names from the root to the current member
+	resolve   PathResolver
+	conflicts []PathConflict
+	err       error
+}
+
+// mergeAction is what [decideMerge] chose for one member.
+type mergeAction uint8
+
+const (
+	takeTheirs mergeAction = iota
+	takeOurs
+	mergeMembers
+	mergeConflict
+)
+
+// decideMerge chooses how to merge one member; an absent side has a nil
+// node. Byte equality is tried first, as it settles most members cheaply.
+func decideMerge(b, o, t jsonRef) mergeAction {
+	switch {
+	case o.n != nil && t.n != nil && bytes.Equal(o.raw(), t.raw()):
+		return takeTheirs
+	case b.n != nil && o.n != nil && bytes.Equal(b.raw(), o.raw()):
+		return takeTheirs
+	case b.n != nil && t.n != nil && bytes.Equal(b.raw(), t.raw()):
+		return takeOurs
+	case b.is(kindObject) && o.is(kindObject) && t.is(kindObject):
+		return mergeMembers
+	case equalValues(b, o):
+		return takeTheirs
+	case equalValues(b, t) || equalValues(o, t):
+		return takeOurs
+	}
+	return mergeConflict
+}
+
+// value writes the merged member after key (nil at the root). It writes
+// nothing for a deleted member.
+func (m *merger) value(key []byte, b, o, t jsonRef) {
+	switch decideMerge(b, o, t) {
+	case takeTheirs:
+		m.write(key, t)
+	case takeOurs:
+		m.write(key, o)
+	case mergeMembers:
+		m.out = appendJSONKey(m.out, key)
+		m.object(b, o, t)
+	default:
+		m.conflict(key, b, o, t)
+	}
+}
+
+func (m *merger) write(key []byte, r jsonRef) {
+	if r.n != nil {
+		m.out = appendJSONKey(m.out, key)
+		m.out = r.appendTo(m.out)
+	}
+}
+
+// object merges three objects: theirs' members in their order, then the
+// members only ours has, in ours' order. Members only base has were
+// deleted on both sides.
+func (m *merger) object(b, o, t jsonRef) {
+	m.out = append(m.out, '{')
+	first := true
+	hb, ho := b.n.lo, o.n.lo
+	for i := t.n.lo; i < t.n.hi && m.err == nil; i++ {
+		name := t.t.name(i)
+		bi, oi := b.t.find(b.n, name, hb), o.t.find(o.n, name, ho)
+		hb, ho = nextHint(hb, bi), nextHint(ho, oi)
+		first = m.member(first, t.t.key(i), name, b.child(bi), o.child(oi), t.child(i))
+	}
+	hb, ht := b.n.lo, t.n.lo
+	for i := o.n.lo; i < o.n.hi && m.err == nil; i++ {
+		name := o.t.name(i)
+		if ti := t.t.find(t.n, name, ht); ti >= 0 {
+			ht = ti + 1
+			continue
+		}
+		bi := b.t.find(b.n, name, hb)
+		hb = nextHint(hb, bi)
+		first = m.member(first, o.t.key(i), name, b.child(bi), o.child(i), jsonRef{})
+	}
+	m.out = append(m.out, '}')
+}
+
+func nextHint(hint, found int32) int32 {
+	if found >= 0 {
+		return found + 1
+	}
+	return hint
+}
+
+// member writes one object member, preceded by a comma unless it is the
+// first written, and reports whether none has been written yet.
+func (m *merger) member(first bool, key, name []byte, b, o, t jsonRef) bool {
+	mark := len(m.out)
+	if !first {
+		m.out = append(m.out, ',')
+	}
+	body := len(m.out)
+	m.path = append(m.path, name)
+	m.value(key, b, o, t)
+	m.path = m.path[:len(m.path)-1]
+	if len(m.out) == body {
+		m.out = m.out[:mark]
+		return first
+	}
+	return false
+}
+
+// conflict offers a conflicting member to the resolver and records it if
+// the resolver does not handle it.
+func (m *merger) conflict(key []byte, b, o, t jsonRef) {
+	c := PathConflict{Pointer: m.pointer(), Base: b.compact(), Ours: o.compact(), Theirs: t.compact()}
+	if m.resolve != nil {
+		v, ok, err := m.resolve(c.Pointer, c.Base, c.Ours, c.Theirs)
+		if err != nil {
+			m.err = fmt.Errorf("optimist: merge: resolving %q: %w", c.Pointer, err)
+			return
+		}
+		if ok {
+			m.err = m.resolved(key, c.Pointer, v)
+			return
+		}
+	}
+	m.conflicts = append(m.conflicts, c)
+}
+
+// resolved writes the value a resolver chose for the member at pointer.
+func (m *merger) resolved(key []byte, pointer string, v json.RawMessage) error {
+	if len(v) == 0 {
+		if key == nil {
+			return errors.New("optimist: merge: the resolver deleted the whole document")
+		}
+		return nil
+	}
+	tr, err := parseJSON(v)
+	if err != nil {
+		return fmt.Errorf("optimist: merge: resolved value at %q: %v: %w", pointer, err, ErrNotJSON)
+	}
+	m.out = appendJSONKey(m.out, key)
+	m.out = jsonRef{tr, &tr.root}.appendTo(m.out)
+	return nil
+}
+
+// pointer returns the JSON Pointer of the current member.
+func (m *merger) pointer() string {
+	var sb strings.Builder
+	for _, name := range m.path {
+		sb.WriteByte('/')
+		for _, c := range name {
+			switch c {
+			case '~':
+				sb.WriteString("~0")
+			case '/':
+				sb.WriteString("~1")
+			default:
+				sb.WriteByte(c)
+			}
+		}
+	}
+	return sb.String()
+}
+
+func appendJSONKey(dst, key []byte) []byte {
+	if key == nil {
+		return dst
+	}
+	return append(append(dst, key...), ':')
+}
+
+// appendCompactJSON appends valid JSON src without whitespace outside strings.
+func appendCompactJSON(dst, src []byte) []byte {
+	start, inString := 0, false
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			dst = append(dst, src[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, src[start:]...)
+}
+
+// equalValues reports whether two values (nil nodes: absent) mean the same.
+func equalValues(a, b jsonRef) bool {
+	if a.n == nil || b.n == nil {
+		return a.n == nil && b.n == nil
+	}
+	if a.n.kind != b.n.kind || a.n.hi-a.n.lo != b.n.hi-b.n.lo {
+		return false
+	}
+	ra, rb := a.raw(), b.raw()
+	if bytes.Equal(ra, rb) {
+		return true
+	}
+	switch a.n.kind {
+	case kindNumber:
+		return numberEqual(ra, rb)
+	case kindString:
+		return (a.n.escaped || b.n.escaped) && unquoteJSON(ra) == unquoteJSON(rb)
+	case kindArray:
+		if !a.t.arrays || !b.t.arrays {
+			return equalValues(a.withArrays(), b.withArrays())
+		}
+		for i := range a.n.hi - a.n.lo {
+			if !equalValues(a.child(a.n.lo+i), b.child(b.n.lo+i)) {
+				return false
+			}
+		}
+		return true
+	case kindObject:
+		hint := b.n.lo
+		for i := a.n.lo; i < a.n.hi; i++ {
+			j := b.t.find(b.n, a.t.name(i), hint)
+			if j < 0 || !equalValues(a.child(i), b.child(j)) {
+				return false
+			}
+			hint = j + 1
+		}
+		return true
+	}
+	return false // booleans (null is always byte-equal)
+}
+
+func unquoteJSON(raw []byte) string {
+	var s string
+	_ = json.Unmarshal(raw, &s) // raw was validated
+	return s
+}
+
+// numberEqual reports whether two valid JSON numbers have the same value.
+func numberEqual(a, b []byte) bool {
+	na, da, ea, xa := splitNumber(a)
+	nb, db, eb, xb := splitNumber(b)
+	if len(da) == 0 || len(db) == 0 {
+		return len(da) == len(db) // zero, whatever its sign
+	}
+	return na == nb && bytes.Equal(da, db) && exponent(ea, xa) == exponent(eb, xb)
+}
+
+// splitNumber splits a valid JSON number into its sign, its significant
+// digits d (no leading or trailing zeros) and an exponent: the number is
+// 0.d × 10^(exp+shift), exp being the text after 'e'.
+func splitNumber(s []byte) (neg bool, d, exp []byte, shift int64) {
+	if s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	if i := bytes.IndexAny(s, "eE"); i >= 0 {
+		s, exp = s[:i], s[i+1:]
+	}
+	point := len(s)
+	if i := bytes.IndexByte(s, '.'); i >= 0 {
+		point = i
+		d = append(append(make([]byte, 0, len(s)), s[:i]...), s[i+1:]...)
+	} else {
+		d = s
+	}
+	lead := len(d) - len(bytes.TrimLeft(d, "0"))
+	return neg, bytes.TrimRight(d[lead:], "0"), exp, int64(point - lead)
+}
+
+// exponent returns exp+shift as decimal text, for exponent text of any
+// length (shift is far smaller than 10^18).
+func exponent(exp []byte, shift int64) string {
+	neg := len(exp) > 0 && exp[0] == '-'
+	if len(exp) > 0 && (exp[0] == '-' || exp[0] == '+') {
+		exp = exp[1:]
+	}
+	exp = bytes.TrimLeft(exp, "0")
+	if len(exp) <= 18 {
+		e, _ := strconv.ParseInt(string(exp), 10, 64) // "" is 0
+		if neg {
+			e = -e
+		}
+		return strconv.FormatInt(e+shift, 10)
+	}
+	// |exp| > |shift|: the sign stays, and shift moves the magnitude.
+	digits, carry := []byte(string(exp)), shift
+	if neg {
+		carry = -shift
+	}
+	for i := len(digits) - 1; i >= 0 && carry != 0; i-- {
+		v := int64(digits[i]-'0') + carry
+		carry = v / 10
+		if v %= 10; v < 0 {
+			v, carry = v+10, carry-1
+		}
+		digits[i] = byte('0' + v)
+	}
+	text := string(bytes.TrimLeft(digits, "0"))
+	if carry > 0 {
+		text = strconv.FormatInt(carry, 10) + string(digits)
+	}
+	if neg {
+		return "-" + text
+	}
+	return text
+}
+
+// jsonEqual reports whether two JSON documents mean the same, by the rules
+// of [Merge]. Text that is not JSON is equal only to the same bytes.
+func jsonEqual(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ta, err := parseJSON(a)
+	if err != nil {
+		return false
+	}
+	tb, err := parseJSON(b)
+	if err != nil {
+		return false
+	}
+	return equalValues(jsonRef{ta, &ta.root}, jsonRef{tb, &tb.root})
+}
