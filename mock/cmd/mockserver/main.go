@@ -1,0 +1,38 @@
+// Command mockserver serves the in-memory JSON API of package
+// github.com/optimist-go/optimist/mock over HTTP, for trying a client
+// against optimistic concurrency, asynchronous jobs and injected faults.
+//
+// Usage:
+//
+//	mockserver [flags]
+//
+// It prints "listening on http://ADDR" on standard output once it accepts
+// connections (with -addr 127.0.0.1:0, ADDR holds the port it was given),
+// logs one line per request on standard error, and exits 0 on SIGINT or
+// SIGTERM after the requests in flight are answered. Run it with -h for the
+// flags; each maps to an option of package mock.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "mockserver:", err)
+		os.Exit(1)
+	}
+}
