@@ -46,6 +46,7 @@ type Client struct {
 	poll             pollConfig
 	groupCommit      bool
 	groups           groups
+	idempotencyKeys  bool
 	queuedHook       func(pending int) // tests: called as an update queues
 }
 

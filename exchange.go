@@ -2,6 +2,7 @@ package optimist
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -62,26 +63,45 @@ func (r *request) conditional() bool {
 		r.header.Get("If-Unmodified-Since") != ""
 }
 
-// replayable reports whether the request may be sent again after it may
-// have reached the server. Idempotent methods may (RFC 9110, section
-// 9.2.2); so may a conditional request, whose precondition fails if the
-// first copy was applied; and so may one with an Idempotency-Key, which
+// replayable reports whether a request with header h may be sent again
+// after it may have reached the server. Idempotent methods may (RFC 9110,
+// section 9.2.2); so may a conditional request, whose precondition fails if
+// the first copy was applied; and so may one with an Idempotency-Key, which
 // the server uses to apply it once.
-func (r *request) replayable() bool {
+func (r *request) replayable(h http.Header) bool {
 	switch r.method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
 		http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return r.conditional() || r.header.Get("Idempotency-Key") != "" ||
-		r.header.Get("X-Idempotency-Key") != ""
+	return r.conditional() || h.Get("Idempotency-Key") != "" || h.Get("X-Idempotency-Key") != ""
+}
+
+// sendHeader is the header r is sent with: r's own, and a fresh
+// Idempotency-Key when the client adds them and r has none. The key is
+// kept across the transport retries of this one exchange.
+func (c *Client) sendHeader(r *request) http.Header {
+	h := r.header.Clone()
+	if c.idempotencyKeys && !safeMethod(r.method) && h.Get("Idempotency-Key") == "" {
+		h.Set("Idempotency-Key", rand.Text())
+	}
+	return h
+}
+
+func safeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // exchange sends r once, with transport retries, reads the answer in full
 // and updates the ETag memory from it. A non-2xx answer is returned with a
 // *StatusError.
 func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
-	st := &exchangeState{replayable: r.replayable()}
+	header := c.sendHeader(r)
+	st := &exchangeState{replayable: r.replayable(header)}
 	var body any
 	if r.body != nil {
 		body = r.body
@@ -91,7 +111,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
 	}
-	req.Header = r.header.Clone()
+	req.Header = header
 	resp, err := c.retry.Do(req)
 	if err != nil {
 		return nil, c.transportError(r, st, resp, err)

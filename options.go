@@ -107,6 +107,16 @@ func WithConflictRetries(attempts int, timeout time.Duration, backoff Backoff) O
 	}
 }
 
+// WithIdempotencyKeys makes the client send a fresh Idempotency-Key header
+// (IETF httpapi draft) with every request that is not GET, HEAD, OPTIONS or
+// TRACE and has none, kept across that request's transport retries. A
+// server that honours the header applies a re-sent request once, so even
+// a POST may then be retried after a fault, and a write whose answer was
+// lost is recognised when it is sent again.
+func WithIdempotencyKeys() Option {
+	return func(c *Client) { c.idempotencyKeys = true }
+}
+
 // WithGroupCommit turns group commit of [Update] calls on or off. It is on
 // by default: concurrent updates of one URL through one client are
 // batched into one conditional write while another is in flight.

@@ -241,6 +241,7 @@ func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) 
 	}
 	l.base, l.ours = theirs.Body, next
 	l.r.body = body
+	l.r.header.Del("Idempotency-Key") // a new payload is a new request
 	l.r.header.Del("If-Match")
 	l.r.header.Del("If-Unmodified-Since")
 	if theirs.ETag != "" {

@@ -1,0 +1,268 @@
+package optimist_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/mock"
+)
+
+// benchCounter runs total increments of one counter over writers
+// goroutines, each with the client newClient gives it, and reports
+// updates/s and attempts/update. It returns the rate.
+func benchCounter(b *testing.B, writers int, newClient func(s *mock.Server) *optimist.Client) float64 {
+	s := mock.NewServer()
+	defer s.Close()
+	if err := s.Seed("/counters/c", []byte(`{"n":0}`)); err != nil {
+		b.Fatal(err)
+	}
+	url := s.URL + "/counters/c"
+	clients := make([]*optimist.Client, writers)
+	for i := range clients {
+		clients[i] = newClient(s)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	runWriters(writers, func(i int) error {
+		for next.Add(1) <= int64(b.N) {
+			if _, err := optimist.Update(context.Background(), clients[i], url, func(v *counter) error {
+				v.N++
+				return nil
+			}); err != nil {
+				b.Error(err)
+				return err
+			}
+		}
+		return nil
+	})
+	b.StopTimer()
+	body, _, _ := s.Document("/counters/c")
+	if want := fmt.Sprintf(`{"n":%d}`, b.N); string(body) != want {
+		b.Fatalf("lost updates: got %s, want %s", body, want)
+	}
+	rate := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "updates/s")
+	b.ReportMetric(float64(s.Count(http.MethodPut, 0))/float64(b.N), "attempts/update")
+	return rate
+}
+
+func perWriterClient(s *mock.Server) *optimist.Client {
+	return optimist.New(optimist.WithHTTPClient(s.Client()))
+}
+
+// BenchmarkContendedUpdate: writers with a client each (as separate
+// processes would be) increment one counter.
+func BenchmarkContendedUpdate(b *testing.B) {
+	for _, writers := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			benchCounter(b, writers, perWriterClient)
+		})
+	}
+}
+
+// BenchmarkContention compares one shared client (group commit), a client
+// per writer, and the loop most code uses today. efficiency is updates/s
+// over the single-writer rate measured first in the same run.
+func BenchmarkContention(b *testing.B) {
+	var single float64
+	b.Run("writers=1/serial", func(b *testing.B) {
+		single = benchCounter(b, 1, perWriterClient)
+	})
+	for _, writers := range []int{1, 8, 32, 128} {
+		b.Run(fmt.Sprintf("writers=%d/shared", writers), func(b *testing.B) {
+			shared := optimist.New()
+			rate := benchCounter(b, writers, func(s *mock.Server) *optimist.Client { return shared })
+			b.ReportMetric(rate/single, "efficiency")
+		})
+		b.Run(fmt.Sprintf("writers=%d/per-writer", writers), func(b *testing.B) {
+			rate := benchCounter(b, writers, perWriterClient)
+			b.ReportMetric(rate/single, "efficiency")
+		})
+		b.Run(fmt.Sprintf("writers=%d/baseline", writers), func(b *testing.B) {
+			rate := benchBaseline(b, writers)
+			b.ReportMetric(rate/single, "efficiency")
+		})
+	}
+}
+
+// benchBaseline is the common loop: GET, modify, PUT with If-Match; on a
+// conflict sleep 10 ms (jitter 0.1) and retry, at most 5 tries.
+func benchBaseline(b *testing.B, writers int) float64 {
+	s := mock.NewServer()
+	defer s.Close()
+	_ = s.Seed("/counters/c", []byte(`{"n":0}`))
+	url := s.URL + "/counters/c"
+	var next, lost atomic.Int64
+	b.ResetTimer()
+	runWriters(writers, func(int) error {
+		hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		for next.Add(1) <= int64(b.N) {
+			if !naiveIncrement(hc, url) {
+				lost.Add(1)
+			}
+		}
+		return nil
+	})
+	b.StopTimer()
+	rate := float64(b.N-int(lost.Load())) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "updates/s")
+	b.ReportMetric(float64(s.Count(http.MethodPut, 0))/float64(b.N), "attempts/update")
+	b.ReportMetric(float64(lost.Load()), "lost")
+	return rate
+}
+
+func naiveIncrement(hc *http.Client, url string) bool {
+	for range 5 {
+		resp, err := hc.Get(url)
+		if err != nil {
+			return false
+		}
+		var v counter
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		v.N++
+		body, _ := json.Marshal(v)
+		req, _ := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+		req.Header.Set("If-Match", resp.Header.Get("ETag"))
+		put, err := hc.Do(req)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, put.Body)
+		put.Body.Close()
+		if put.StatusCode == http.StatusOK {
+			return true
+		}
+		time.Sleep(time.Duration(float64(10*time.Millisecond) * (0.9 + 0.2*rand.Float64())))
+	}
+	return false
+}
+
+// payload1KiB is a document of about 1 KiB.
+func payload1KiB() []byte {
+	type item struct {
+		ID    int    `json:"id"`
+		Name  string `json:"name"`
+		Notes string `json:"notes"`
+	}
+	doc := struct {
+		Title string `json:"title"`
+		Items []item `json:"items"`
+	}{Title: "overhead"}
+	for i := range 10 {
+		doc.Items = append(doc.Items, item{ID: i, Name: fmt.Sprint("item-", i), Notes: strings.Repeat("n", 60)})
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+// BenchmarkOverhead compares a GET and a conditional PUT of a 1 KiB
+// document through net/http, go-retryablehttp and optimist.
+func BenchmarkOverhead(b *testing.B) {
+	payload := payload1KiB()
+	s := mock.NewServer()
+	defer s.Close()
+	_ = s.Seed("/docs/o", payload)
+	url := s.URL + "/docs/o"
+
+	plain := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	retry := retryablehttp.NewClient()
+	retry.Logger = nil
+	retry.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	opt := optimist.New()
+	std := func(req *http.Request) (*http.Response, error) { return plain.Do(req) }
+	rhttp := func(req *http.Request) (*http.Response, error) {
+		rr, err := retryablehttp.FromRequest(req)
+		if err != nil {
+			return nil, err
+		}
+		return retry.Do(rr)
+	}
+
+	b.Run("GET/nethttp", func(b *testing.B) { benchGet(b, std, url) })
+	b.Run("GET/retryablehttp", func(b *testing.B) { benchGet(b, rhttp, url) })
+	b.Run("GET/optimist", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var out map[string]any
+			if _, err := opt.Get(context.Background(), url, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("PUT/nethttp", func(b *testing.B) { benchPut(b, std, url, payload) })
+	b.Run("PUT/retryablehttp", func(b *testing.B) { benchPut(b, rhttp, url, payload) })
+	b.Run("PUT/optimist", func(b *testing.B) {
+		b.ReportAllocs()
+		if _, err := opt.Get(context.Background(), url, nil); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := opt.Put(context.Background(), url, json.RawMessage(payload), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+type doFunc func(*http.Request) (*http.Response, error)
+
+func benchGet(b *testing.B, do doFunc, url string) {
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var out map[string]any
+		if err := json.Unmarshal(body, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchPut(b *testing.B, do doFunc, url string, payload []byte) {
+	b.ReportAllocs()
+	resp, err := do(must(http.NewRequest(http.MethodGet, url, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	etag := resp.Header.Get("ETag")
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodPut, url, bytes.NewReader(payload))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Match", etag)
+		resp, err := do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatal(err, resp.StatusCode)
+		}
+		etag = resp.Header.Get("ETag")
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
