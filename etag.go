@@ -115,13 +115,21 @@ func (m *memory) get(key string) (Version, bool) {
 func (m *memory) put(key string, v Version) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.removeLocked(key)
 	size := v.size(key)
 	if m.maxEntries <= 0 || size > m.maxBytes {
+		m.removeLocked(key)
 		return
 	}
-	m.entries[key] = m.order.PushFront(&memoryEntry{key: key, version: v})
-	m.bytes += size
+	if el, ok := m.entries[key]; ok {
+		// Replace in place: a write to a known resource allocates nothing.
+		e := el.Value.(*memoryEntry)
+		m.bytes += size - e.version.size(key)
+		e.version = v
+		m.order.MoveToFront(el)
+	} else {
+		m.entries[key] = m.order.PushFront(&memoryEntry{key: key, version: v})
+		m.bytes += size
+	}
 	for m.order.Len() > m.maxEntries || m.bytes > m.maxBytes {
 		m.removeLocked(m.order.Back().Value.(*memoryEntry).key)
 	}

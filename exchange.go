@@ -20,7 +20,7 @@ type request struct {
 	key    string // canonical URL, the ETag memory's key
 	header http.Header
 	body   []byte
-	opts   *requestOptions
+	opts   requestOptions
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
@@ -39,13 +39,14 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 		body:   body,
 		opts:   collectOptions(ctx, true, opts),
 	}
-	r.header.Set("Accept", "application/json")
+	// One backing array for both values: Header.Set would allocate each.
+	values := [2]string{"application/json", "application/json"}
+	r.header["Accept"] = values[0:1:1]
 	if body != nil {
-		contentType := "application/json"
 		if method == http.MethodPatch {
-			contentType = "application/merge-patch+json"
+			values[1] = "application/merge-patch+json"
 		}
-		r.header.Set("Content-Type", contentType)
+		r.header["Content-Type"] = values[1:2:2]
 	}
 	r.applyOptionHeaders()
 	return r, nil
@@ -81,10 +82,11 @@ func (r *request) replayable(h http.Header) bool {
 // Idempotency-Key when the client adds them and r has none. The key is
 // kept across the transport retries of this one exchange.
 func (c *Client) sendHeader(r *request) http.Header {
-	h := r.header.Clone()
-	if c.idempotencyKeys && !safeMethod(r.method) && h.Get("Idempotency-Key") == "" {
-		h.Set("Idempotency-Key", rand.Text())
+	if !c.idempotencyKeys || safeMethod(r.method) || r.header.Get("Idempotency-Key") != "" {
+		return r.header
 	}
+	h := r.header.Clone()
+	h.Set("Idempotency-Key", rand.Text())
 	return h
 }
 
@@ -102,17 +104,7 @@ func safeMethod(method string) bool {
 func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	header := c.sendHeader(r)
 	st := &exchangeState{replayable: r.replayable(header)}
-	var body any
-	if r.body != nil {
-		body = r.body
-	}
-	req, err := retryablehttp.NewRequestWithContext(
-		context.WithValue(ctx, exchangeStateKey{}, st), r.method, r.url.String(), body)
-	if err != nil {
-		return nil, fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
-	}
-	req.Header = header
-	resp, err := c.retry.Do(req)
+	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))
 	if err != nil {
 		return nil, c.transportError(r, st, resp, err)
 	}
@@ -124,6 +116,25 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 		return out, err
 	}
 	return out, c.statusError(r, out, st)
+}
+
+// httpRequest builds the request to send without printing and parsing
+// its URL again, as http.NewRequest would. The URL is shared, not copied:
+// neither net/http nor go-retryablehttp changes it.
+func (r *request) httpRequest(ctx context.Context, header http.Header) *retryablehttp.Request {
+	req := &retryablehttp.Request{Request: (&http.Request{
+		Method:     r.method,
+		URL:        r.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     header,
+		Host:       r.url.Host,
+	}).WithContext(ctx)}
+	if r.body != nil {
+		_ = req.SetBody(r.body) // a []byte body cannot fail
+	}
+	return req
 }
 
 // readResponse reads and closes the body: up to the body limit for a 2xx

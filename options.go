@@ -233,15 +233,17 @@ func Wait() RequestOption {
 
 // collectOptions applies the context's request options, then opts, over
 // the defaults; wait is whether a 202 is followed unless an option says.
-func collectOptions(ctx context.Context, wait bool, opts []RequestOption) *requestOptions {
-	o := requestOptions{wait: wait}
-	if fromCtx, ok := ctx.Value(requestOptionsKey{}).([]RequestOption); ok {
-		for _, opt := range fromCtx {
-			opt(&o)
-		}
+func collectOptions(ctx context.Context, wait bool, opts []RequestOption) requestOptions {
+	fromCtx, _ := ctx.Value(requestOptionsKey{}).([]RequestOption)
+	if len(fromCtx) == 0 && len(opts) == 0 {
+		return requestOptions{wait: wait} // nothing escapes: no allocation
+	}
+	o := &requestOptions{wait: wait}
+	for _, opt := range fromCtx {
+		opt(o)
 	}
 	for _, opt := range opts {
-		opt(&o)
+		opt(o)
 	}
-	return &o
+	return *o
 }

@@ -605,7 +605,7 @@ func (op *Operation) get(u *url.URL) *request {
 	if !sameOrigin(u, op.origin) && !op.c.poll.trusts(u) {
 		op.c.stripSecrets(h)
 	}
-	return &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h, opts: &requestOptions{}}
+	return &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h, opts: requestOptions{}}
 }
 
 func (op *Operation) noteRetryAfter(resp *Response) {

@@ -47,8 +47,8 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		base = c.setPrecondition(r, false)
 		resp, err = c.exchange(ctx, r)
 	}
-	var conflict *StatusError
-	if !errors.As(err, &conflict) || !conflict.IsVersionConflict() ||
+	conflict, ok := asStatusError(err)
+	if !ok || !conflict.IsVersionConflict() ||
 		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
 		return resp, err
 	}
@@ -292,9 +292,19 @@ func (c *Client) refetch(ctx context.Context, r *request) (*Response, error) {
 }
 
 func statusOf(err error) int {
-	var se *StatusError
-	if errors.As(err, &se) {
+	if se, ok := asStatusError(err); ok {
 		return se.StatusCode
 	}
 	return 0
+}
+
+// asStatusError is errors.As for a *StatusError, allocating nothing when
+// err is nil: the happy path.
+func asStatusError(err error) (*StatusError, bool) {
+	if err == nil {
+		return nil, false
+	}
+	var se *StatusError
+	ok := errors.As(err, &se)
+	return se, ok
 }
