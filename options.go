@@ -29,10 +29,17 @@ const (
 	// DefaultConflictAttempts bounds the writes one conflicted call sends.
 	DefaultConflictAttempts = 25
 	// DefaultConflictBase and DefaultConflictCap shape the backoff between
-	// conflict retries (full jitter, like the transport backoff). The base
-	// is small because the refetch already spaces attempts by a round trip;
-	// the cap keeps a heavily contended writer from sleeping long.
-	DefaultConflictBase = 2 * time.Millisecond
+	// conflict retries: full jitter, a wait drawn from [0, base·2^(n-1))
+	// capped at the cap. A conflict means another writer is between its
+	// read and its write on the same resource; the writers that lose should
+	// step aside for several of its round trips, so that about one writer
+	// at a time is in that window. BenchmarkContention measured bases from
+	// 0.5 ms to 20 ms with 8 to 128 writers in separate clients: the short
+	// ones re-collide (up to 1.8 writes per update at 128 writers) and leave
+	// a third of the serial rate; 20 ms keeps it to about 1.2 writes per
+	// update and the highest rate at every writer count. The cap bounds what
+	// one unlucky writer waits.
+	DefaultConflictBase = 20 * time.Millisecond
 	DefaultConflictCap  = 250 * time.Millisecond
 	// DefaultConflictTimeout bounds the total time of one conflicted call.
 	DefaultConflictTimeout = 30 * time.Second
