@@ -47,6 +47,8 @@ type Client struct {
 	groupCommit      bool
 	groups           groups
 	idempotencyKeys  bool
+	versionToken     VersionToken
+	versionRoutes    []versionRoute
 	queuedHook       func(pending int) // tests: called as an update queues
 }
 

@@ -3,6 +3,7 @@ package optimist
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,11 @@ type request struct {
 	header http.Header
 	body   []byte
 	opts   requestOptions
+	token  VersionToken
+	// version is the version a non-ETag token was written with, and
+	// sendURL the URL with it when the token is a query parameter.
+	version string
+	sendURL *url.URL
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
@@ -48,6 +54,7 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 		}
 		r.header["Content-Type"] = values[1:2:2]
 	}
+	r.token = c.tokenFor(u, &r.opts)
 	r.applyOptionHeaders()
 	return r, nil
 }
@@ -60,7 +67,7 @@ func (r *request) applyOptionHeaders() {
 
 // conditional reports whether the request carries a precondition.
 func (r *request) conditional() bool {
-	return r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
+	return r.version != "" || r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
 		r.header.Get("If-Unmodified-Since") != ""
 }
 
@@ -122,14 +129,18 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 // its URL again, as http.NewRequest would. The URL is shared, not copied:
 // neither net/http nor go-retryablehttp changes it.
 func (r *request) httpRequest(ctx context.Context, header http.Header) *retryablehttp.Request {
+	u := r.url
+	if r.sendURL != nil {
+		u = r.sendURL
+	}
 	req := &retryablehttp.Request{Request: (&http.Request{
 		Method:     r.method,
-		URL:        r.url,
+		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     header,
-		Host:       r.url.Host,
+		Host:       u.Host,
 	}).WithContext(ctx)}
 	if r.body != nil {
 		_ = req.SetBody(r.body) // a []byte body cannot fail
@@ -235,43 +246,48 @@ func (c *Client) remember(r *request, resp *Response) error {
 		return nil
 	}
 	v := Version{LastModified: resp.Header.Get("Last-Modified")}
-	if raw := resp.Header.Get("ETag"); raw != "" {
-		tag, err := ParseETag(raw)
-		if err != nil {
-			c.memory.forget(r.key)
-			return fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
-		}
-		v.ETag, resp.ETag = tag, tag
+	tag, representation, err := r.readVersion(resp.Header, resp.Body)
+	if err != nil {
+		c.memory.forget(r.key)
+		return fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
 	}
+	v.ETag, resp.ETag = tag, tag
 	if v.ETag == "" && v.LastModified == "" {
 		c.memory.forget(r.key)
 		return nil
 	}
-	v.Body = c.rememberedBody(r, resp, v)
+	v.Body = c.rememberedBody(r, resp, v, representation)
 	c.memory.put(r.key, v)
 	return nil
 }
 
-// rememberedBody is the representation after r: the answer's JSON body if
-// it has one, else what r wrote (a PATCH applied to the remembered base).
-func (c *Client) rememberedBody(r *request, resp *Response, v Version) []byte {
-	if len(resp.Body) > 0 && isJSON(resp.Header) {
+// rememberedBody is the representation after r: the answer's body if it
+// is one, else what r wrote (a PATCH applied to the remembered base), with
+// the new version in it when the version is a member of the document.
+func (c *Client) rememberedBody(r *request, resp *Response, v Version, representation bool) []byte {
+	if representation {
 		return resp.Body
 	}
 	prev, ok := c.memory.get(r.key)
+	var written []byte
 	switch r.method {
 	case http.MethodHead:
 		if ok && prev.ETag != "" && prev.ETag == v.ETag {
 			return prev.Body
 		}
 	case http.MethodPut:
-		return r.body
+		written = r.body
 	case http.MethodPatch:
 		if ok && prev.Body != nil {
-			if merged, err := jsonpatch.MergePatch(prev.Body, r.body); err == nil {
-				return merged
-			}
+			written, _ = jsonpatch.MergePatch(prev.Body, r.body)
 		}
 	}
-	return nil
+	if written == nil || r.token.Field == "" || v.ETag == "" {
+		return written
+	}
+	withVersion, err := setJSONMember(written, r.token.Field, json.RawMessage(v.ETag))
+	if err != nil {
+		return nil
+	}
+	return withVersion
 }

@@ -179,6 +179,8 @@ type requestOptions struct {
 	resolver     Resolver
 	header       http.Header
 	wait         bool // follow a 202 Accepted to the operation's end
+	token        VersionToken
+	tokenSet     bool
 }
 
 // Unconditional sends a write with no precondition at all: a forced write

@@ -36,7 +36,10 @@ type ConflictEvent struct {
 // conflicts it meets.
 func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 	callerSet := r.conditional()
-	base := c.setPrecondition(r, callerSet)
+	base, err := c.setPrecondition(r, callerSet)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := c.exchange(ctx, r)
 	if statusOf(err) == http.StatusPreconditionRequired && !callerSet &&
 		r.opts.precondition == preconditionAuto {
@@ -44,7 +47,9 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		if _, rerr := c.refetch(ctx, r); rerr != nil {
 			return resp, err
 		}
-		base = c.setPrecondition(r, false)
+		if base, err = c.setPrecondition(r, false); err != nil {
+			return nil, err
+		}
 		resp, err = c.exchange(ctx, r)
 	}
 	conflict, ok := asStatusError(err)
@@ -66,31 +71,35 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 // it is conditional on. A precondition the caller set is left alone. The
 // version's body, the base of a later merge, is the remembered one only if
 // the precondition names the remembered version; otherwise it is unknown.
-func (c *Client) setPrecondition(r *request, callerSet bool) Version {
+func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 	v, _ := c.memory.get(r.key)
 	if !callerSet {
 		r.header.Del("If-Match")
 		r.header.Del("If-Unmodified-Since")
+		var err error
 		switch r.opts.precondition {
 		case preconditionCreateOnly:
 			r.header.Set("If-None-Match", "*")
 		case preconditionIfMatch:
-			r.header.Set("If-Match", string(r.opts.ifMatch))
+			err = r.setVersion(string(r.opts.ifMatch))
 		case preconditionAuto:
 			if v.ETag != "" {
-				r.header.Set("If-Match", string(v.ETag))
+				err = r.setVersion(string(v.ETag))
 			} else if v.LastModified != "" {
 				r.header.Set("If-Unmodified-Since", v.LastModified)
 			}
 		}
+		if err != nil {
+			return v, err
+		}
 	}
-	if m := r.header.Get("If-Match"); m != "" && m != string(v.ETag) {
+	if m := r.sentVersion(); m != "" && m != v.ETag {
 		v.Body = nil
 	}
 	if s := r.header.Get("If-Unmodified-Since"); s != "" && (v.ETag != "" || s != v.LastModified) {
 		v.Body = nil
 	}
-	return v
+	return v, nil
 }
 
 // conflictLoop is the state of one write's conflict resolution.
@@ -160,8 +169,8 @@ func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
 // theirs returns the server's current document: the conflict answer's, if
 // it carries a JSON representation and its ETag, else a fresh read.
 func (l *conflictLoop) theirs(ctx context.Context, conflict *StatusError) (*Response, error) {
-	if len(conflict.Body) > 0 && isJSON(conflict.Header) && conflict.Problem == nil {
-		if tag, err := ParseETag(conflict.Header.Get("ETag")); err == nil && conflict.Header.Get("ETag") != "" {
+	if conflict.Problem == nil {
+		if tag, repr, err := l.r.readVersion(conflict.Header, conflict.Body); err == nil && repr && tag != "" {
 			resp := &Response{StatusCode: http.StatusOK, Header: conflict.Header, ETag: tag, Body: conflict.Body}
 			l.c.memory.put(l.r.key, Version{ETag: tag, LastModified: conflict.Header.Get("Last-Modified"), Body: conflict.Body})
 			return resp, nil
@@ -183,7 +192,7 @@ const (
 // a weak ETag the server will not accept yet, and a write that did land
 // though its answer was lost. For settled, the error is the call's.
 func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
-	sent := ETag(l.r.header.Get("If-Match"))
+	sent := l.r.sentVersion()
 	switch {
 	case sent != "" && theirs.ETag == sent && conflict.StatusCode == http.StatusConflict:
 		conflict.versionConflict = false
@@ -193,18 +202,26 @@ func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settleme
 			return settled, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
 		}
 		return refetchAgain, nil
-	case conflict.ambiguous && jsonEqual(theirs.Body, l.ours):
+	case conflict.ambiguous && l.landed(theirs):
 		return settled, nil
 	}
 	return toResolve, nil
 }
 
+// landed reports whether theirs is what our write meant to produce,
+// version member aside: our write landed though its answer was lost.
+func (l *conflictLoop) landed(theirs *Response) bool {
+	_, ours := l.r.pinVersionField(nil, l.ours, theirs.Body)
+	return jsonEqual(theirs.Body, ours)
+}
+
 // resolve asks the resolver for the document to write and reports the
 // conflict to the hook and the log.
 func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, theirs *Response) ([]byte, error) {
+	base, ours := l.r.pinVersionField(l.base, l.ours, theirs.Body)
 	next, err := l.resolver(ctx, &Conflict{
 		Method: l.r.method, URL: redactURL(l.r.url.String()),
-		Base: l.base, Ours: l.ours, Theirs: theirs.Body, TheirETag: theirs.ETag, Attempt: l.attempt,
+		Base: base, Ours: ours, Theirs: theirs.Body, TheirETag: theirs.ETag, Attempt: l.attempt,
 	})
 	event := ConflictEvent{
 		Method: l.r.method, URL: redactURL(l.r.url.String()), Attempt: l.attempt,
@@ -244,10 +261,10 @@ func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) 
 	l.r.header.Del("Idempotency-Key") // a new payload is a new request
 	l.r.header.Del("If-Match")
 	l.r.header.Del("If-Unmodified-Since")
-	if theirs.ETag != "" {
-		l.r.header.Set("If-Match", string(theirs.ETag))
-	} else {
+	if theirs.ETag == "" {
 		l.r.header.Set("If-Unmodified-Since", theirs.Header.Get("Last-Modified"))
+	} else if err := l.r.setVersion(string(theirs.ETag)); err != nil {
+		return nil, l.giveUp(nil, "cannot write the version", err)
 	}
 	return l.c.exchange(ctx, l.r)
 }
@@ -288,7 +305,7 @@ func (c *Client) refetch(ctx context.Context, r *request) (*Response, error) {
 		h.Del(name)
 	}
 	h.Set("Accept", "application/json")
-	return c.exchange(ctx, &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts})
+	return c.exchange(ctx, &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token})
 }
 
 func statusOf(err error) int {

@@ -1,0 +1,267 @@
+package optimist
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+)
+
+// A VersionToken says where an API keeps a resource's version, for APIs
+// that do optimistic concurrency without ETag and If-Match: where the
+// version is read from in a response, and how a write carries it. The
+// zero VersionToken is [ETagHeader].
+//
+// Versions are opaque text to optimist: it remembers the version it read
+// with the document, sends it back with the next write, and treats a 409
+// or 412 answer to a write that carried one as a version conflict.
+type VersionToken struct {
+	// Read returns the version a response to a request for the resource
+	// carries, "" if none, and whether body is the resource's
+	// representation (rather than an acknowledgement of a write, such as
+	// CouchDB's {"ok":true,"rev":"2-…"}).
+	Read func(header http.Header, body []byte) (version string, representation bool)
+	// Write makes a write carry version: it may set a header or a query
+	// parameter, or change the JSON body (a document, or a merge patch
+	// for PATCH).
+	Write func(w *VersionedWrite, version string) error
+	// Field is the JSON Pointer of a version the documents themselves
+	// carry ("/_rev"), or "". A three-way merge takes that member from the
+	// server's document: it is never merged and never a conflict.
+	Field string
+}
+
+// VersionedWrite is the part of a write a [VersionToken] may change.
+type VersionedWrite struct {
+	Header http.Header
+	Query  url.Values
+	Body   []byte
+}
+
+// ETagHeader is the default version token: the version is the entity-tag
+// of the ETag header, and a write carries it in If-Match.
+func ETagHeader() VersionToken { return VersionToken{} }
+
+// JSONField keeps the version in the document, at the JSON Pointer
+// pointer: "/_rev" for CouchDB, "/metadata/resourceVersion" for
+// Kubernetes. A write carries it in its body. The version is the member's
+// JSON text, so a string stays a string and a number a number. A write
+// answer without the member is read as an acknowledgement: the version is
+// its "rev" member (CouchDB's answer) or else its ETag header.
+func JSONField(pointer string) VersionToken {
+	return VersionToken{
+		Field: pointer,
+		Read: func(h http.Header, body []byte) (string, bool) {
+			if v, ok := memberAt(body, pointer); ok {
+				return string(v), true
+			}
+			if v, ok := memberAt(body, "/rev"); ok {
+				return string(v), false
+			}
+			if tag, err := ParseETag(h.Get("ETag")); err == nil && tag != "" {
+				text, _ := json.Marshal(tag.text())
+				return string(text), false
+			}
+			return "", false
+		},
+		Write: func(w *VersionedWrite, version string) error {
+			body, err := setJSONMember(w.Body, pointer, json.RawMessage(version))
+			w.Body = body
+			return err
+		},
+	}
+}
+
+// QueryParam sends the version of a write in the query parameter param
+// (CouchDB's ?rev=, etcd's ?prevIndex=). The version is read from the
+// ETag header's opaque text; [VersionToken.FromHeader] reads another.
+func QueryParam(param string) VersionToken {
+	return VersionToken{
+		Read: func(h http.Header, body []byte) (string, bool) {
+			tag, err := ParseETag(h.Get("ETag"))
+			if err != nil {
+				return "", false
+			}
+			return tag.text(), isJSON(h) && len(body) > 0
+		},
+		Write: func(w *VersionedWrite, version string) error {
+			w.Query.Set(param, version)
+			return nil
+		},
+	}
+}
+
+// FromHeader returns t reading the version from the response header
+// name as it stands (such as "X-Etcd-Index").
+func (t VersionToken) FromHeader(name string) VersionToken {
+	t.Read = func(h http.Header, body []byte) (string, bool) {
+		return h.Get(name), isJSON(h) && len(body) > 0
+	}
+	return t
+}
+
+func (t VersionToken) isETag() bool { return t.Write == nil }
+
+// text is the entity-tag's opaque text without its quotes.
+func (t ETag) text() string {
+	s := t.opaque()
+	if len(s) >= 2 {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// versionRoute is a token for the URLs whose path matches a pattern.
+type versionRoute struct {
+	pattern string
+	token   VersionToken
+}
+
+// WithVersionToken sets the version token of every request (default
+// [ETagHeader]).
+func WithVersionToken(t VersionToken) Option {
+	return func(c *Client) { c.versionToken = t }
+}
+
+// WithVersionTokenFor sets the version token of the requests whose URL
+// path matches pattern, in the syntax of [path.Match] ("/couch/*/*"). The
+// first pattern that matches wins; other URLs use [WithVersionToken]'s. A
+// request option [UseVersionToken] overrides both. A malformed pattern
+// matches nothing.
+func WithVersionTokenFor(pattern string, t VersionToken) Option {
+	return func(c *Client) { c.versionRoutes = append(c.versionRoutes, versionRoute{pattern, t}) }
+}
+
+// UseVersionToken sets the version token of one request.
+func UseVersionToken(t VersionToken) RequestOption {
+	return func(o *requestOptions) { o.token, o.tokenSet = t, true }
+}
+
+// tokenFor is the version token of a request for u.
+func (c *Client) tokenFor(u *url.URL, o *requestOptions) VersionToken {
+	if o.tokenSet {
+		return o.token
+	}
+	for _, route := range c.versionRoutes {
+		if ok, _ := path.Match(route.pattern, u.Path); ok {
+			return route.token
+		}
+	}
+	return c.versionToken
+}
+
+// setVersion makes r carry version through its token, keeping r's URL
+// (the memory's key and the refetch's target) as it is.
+func (r *request) setVersion(version string) error {
+	if r.token.isETag() {
+		r.header.Del("If-Unmodified-Since")
+		r.header.Set("If-Match", version)
+		return nil
+	}
+	w := VersionedWrite{Header: r.header, Query: r.url.Query(), Body: r.body}
+	if err := r.token.Write(&w, version); err != nil {
+		return fmt.Errorf("optimist: %s %s: writing version: %w", r.method, redactURL(r.url.String()), err)
+	}
+	r.body, r.version = w.Body, version
+	if q := w.Query.Encode(); q != r.url.RawQuery {
+		u := *r.url
+		u.RawQuery = q
+		r.sendURL = &u
+	}
+	return nil
+}
+
+// sentVersion is the version r was sent with, "" if none.
+func (r *request) sentVersion() ETag {
+	if r.token.isETag() {
+		return ETag(r.header.Get("If-Match"))
+	}
+	return ETag(r.version)
+}
+
+// readVersion is the version a response to r carries and whether its
+// body is the representation.
+func (r *request) readVersion(h http.Header, body []byte) (ETag, bool, error) {
+	if !r.token.isETag() {
+		v, repr := r.token.Read(h, body)
+		return ETag(v), repr, nil
+	}
+	representation := isJSON(h) && len(body) > 0
+	raw := h.Get("ETag")
+	if raw == "" {
+		return "", representation, nil
+	}
+	tag, err := ParseETag(raw)
+	return tag, representation && err == nil, err
+}
+
+// pinVersionField gives ours and base the version member of theirs, so
+// that a merge neither merges nor reports it.
+func (r *request) pinVersionField(base, ours, theirs []byte) (newBase, newOurs []byte) {
+	field := r.token.Field
+	if field == "" {
+		return base, ours
+	}
+	v, ok := memberAt(theirs, field)
+	if !ok {
+		return base, ours
+	}
+	pin := func(doc []byte) []byte {
+		if doc == nil {
+			return nil
+		}
+		if out, err := setJSONMember(doc, field, v); err == nil {
+			return out
+		}
+		return doc
+	}
+	return pin(base), pin(ours)
+}
+
+// memberAt returns the compact value at pointer in the JSON document
+// doc, if doc is JSON and has it.
+func memberAt(doc []byte, pointer string) (json.RawMessage, bool) {
+	if len(doc) == 0 || !strings.HasPrefix(pointer, "/") {
+		return nil, false
+	}
+	t, err := parseJSON(doc)
+	if err != nil {
+		return nil, false
+	}
+	node := jsonRef{t, &t.root}
+	for _, token := range strings.Split(pointer[1:], "/") {
+		if !node.is(kindObject) {
+			return nil, false
+		}
+		name := strings.NewReplacer("~1", "/", "~0", "~").Replace(token)
+		node = node.child(t.find(node.n, []byte(name), node.n.lo))
+		if node.n == nil {
+			return nil, false
+		}
+	}
+	return node.compact(), true
+}
+
+// setJSONMember sets the member at pointer of the JSON object doc to
+// value, creating the objects on its path.
+func setJSONMember(doc []byte, pointer string, value json.RawMessage) ([]byte, error) {
+	op, err := json.Marshal([]struct {
+		Op    string          `json:"op"`
+		Path  string          `json:"path"`
+		Value json.RawMessage `json:"value"`
+	}{{"add", pointer, value}})
+	if err != nil {
+		return nil, err
+	}
+	patch, err := jsonpatch.DecodePatch(op)
+	if err != nil {
+		return nil, err
+	}
+	opts := jsonpatch.NewApplyOptions()
+	opts.EnsurePathExistsOnAdd = true
+	return patch.ApplyWithOptions(doc, opts)
+}
