@@ -54,6 +54,15 @@
 //		return nil
 //	})
 //
+// # Versions that are not ETags
+//
+// For APIs that keep the version in the document (CouchDB's _rev,
+// Kubernetes' metadata.resourceVersion) or take it in the query (?rev=),
+// a [VersionToken] says where it is read and how a write carries it:
+// [JSONField], [QueryParam], or one of your own, set per client, per path
+// pattern or per request. A version kept in the document is taken from the
+// server's side of every merge, never merged and never a conflict.
+//
 // # Asynchronous operations
 //
 // A request answered 202 Accepted is followed to the operation's end: the
@@ -69,7 +78,8 @@
 // honoured up to [WithMaxRetryAfter]. A request that may have reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
-// applying twice), or it carries an Idempotency-Key.
+// applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]
+// adds a fresh one to every non-idempotent request).
 //
 // # Errors
 //
