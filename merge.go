@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // PathResolver decides one member that both sides of a [MergeFunc] changed
@@ -340,10 +342,59 @@ func equalValues(a, b jsonRef) bool {
 	return false // booleans (null is always byte-equal)
 }
 
+// unquoteJSON decodes a valid JSON string. An escaped surrogate that is
+// not half of a pair is kept as its own three bytes (WTF-8), not replaced
+// by U+FFFD, so that strings differing only in such escapes stay
+// different; a valid string's UTF-8 text never holds those bytes.
 func unquoteJSON(raw []byte) string {
-	var s string
-	_ = json.Unmarshal(raw, &s) // raw was validated
-	return s
+	s := raw[1 : len(raw)-1]
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			out = append(out, s[i])
+			continue
+		}
+		switch i++; s[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hexRune(s[i+1 : i+5])
+			if i += 4; utf16.IsSurrogate(r) && r < 0xdc00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+				if r2 := hexRune(s[i+3 : i+7]); r2 >= 0xdc00 && r2 < 0xe000 {
+					r, i = utf16.DecodeRune(r, r2), i+6
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				out = append(out, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+			} else {
+				out = utf8.AppendRune(out, r)
+			}
+		default: // '"', '\\' or '/'
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// hexRune returns the value of four hex digits.
+func hexRune(s []byte) rune {
+	var r rune
+	for _, c := range s {
+		if c <= '9' {
+			r = r<<4 | rune(c-'0')
+		} else {
+			r = r<<4 | rune(c|0x20-'a'+10)
+		}
+	}
+	return r
 }
 
 // numberEqual reports whether two valid JSON numbers have the same value.
