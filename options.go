@@ -144,8 +144,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock replaces the clock and the wait the client uses between
-// retries; tests use it to run without sleeping. now nil means time.Now;
-// sleep nil means a timer that stops early, with ctx's error, when ctx ends.
+// retries and between polls of an operation; tests use it to run without
+// sleeping. now nil means time.Now; sleep nil means a timer that stops
+// early, with ctx's error, when ctx ends.
 func WithClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) { c.clockNow, c.sleep = now, sleep }
 }

@@ -2,20 +2,19 @@ package optimist
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
 // Long-running operations. A request answered 202 Accepted has started an
 // operation on the server; the answer names a status URL to poll. An
 // [Operation] polls it, waiting as the server asks, until a status response
-// says the operation ended, then reads the result.
+// says the operation ended, then reads the result. status.go reads the
+// responses; this file waits, sends and decides.
 
 // Defaults of polling; see the options that change them.
 const (
@@ -25,19 +24,19 @@ const (
 	DefaultPollInterval    = 500 * time.Millisecond
 	DefaultPollFactor      = 1.5
 	DefaultMaxPollInterval = 10 * time.Second
-	// MinPollInterval is the shortest wait between polls, whatever the
-	// server asks for: polling never becomes a busy loop.
-	MinPollInterval = 100 * time.Millisecond
+	// DefaultMinPollInterval is the shortest wait between polls, whatever
+	// the server asks for: polling never becomes a busy loop.
+	DefaultMinPollInterval = 100 * time.Millisecond
 	// DefaultMaxPollTime bounds the total wait for one operation.
 	DefaultMaxPollTime = 30 * time.Minute
-	// DefaultMaxStatusBytes is the largest status document the client reads.
+	// DefaultMaxStatusBytes is the largest status response body read.
 	DefaultMaxStatusBytes = 1 << 20
 )
 
 // pollConfig is the client's polling configuration; zero values mean the
 // defaults, resolved by its accessors.
 type pollConfig struct {
-	statusURL      func(resp *Response) (string, bool)
+	statusURL      StatusURLFunc
 	decoder        StatusDecoder
 	onPoll         func(PollEvent)
 	trusted        []*url.URL
@@ -45,14 +44,17 @@ type pollConfig struct {
 	maxStatusBytes int64
 	interval       time.Duration
 	maxInterval    time.Duration
+	minInterval    time.Duration
 }
 
 // WithStatusURL makes the client ask fn for the status URL of a 202
-// Accepted answer, for APIs that name it in a Link header or the body. When
-// fn reports false, the headers are read as usual: Operation-Location,
-// Azure-AsyncOperation, Location, then Content-Location, the first present.
-// A relative URL is resolved against the request's URL.
-func WithStatusURL(fn func(resp *Response) (string, bool)) Option {
+// Accepted answer, for APIs that name it in a Link header or the body (see
+// [LinkStatusURL], [BodyStatusURL]). When fn is nil or finds none, the
+// headers are read, in this order of preference: Operation-Location,
+// Azure-AsyncOperation, Location, Content-Location. A relative URL is
+// resolved against the request's URL; one that is not http or https is an
+// error.
+func WithStatusURL(fn StatusURLFunc) Option {
 	return func(c *Client) { c.poll.statusURL = fn }
 }
 
@@ -70,9 +72,11 @@ func WithOnPoll(fn func(PollEvent)) Option {
 }
 
 // WithTrustedOrigins names origins, such as "https://status.example.com",
-// that may receive the credentials of requests sent to another origin when
-// they are an operation's status or result URL. Entries that are not http
-// or https URLs with a host are ignored. Redirects are not affected.
+// that may receive the credentials (Authorization, Proxy-Authorization,
+// Cookie and [WithSecretHeaders]) of the request that started an
+// operation when they serve its status or result URL. Other origins than
+// the request's receive none. Entries that are not http or https URLs with
+// a host are ignored. Redirects are not affected.
 func WithTrustedOrigins(origins ...string) Option {
 	return func(c *Client) {
 		for _, o := range origins {
@@ -92,10 +96,12 @@ func WithMaxPollTime(d time.Duration) Option {
 	return func(c *Client) { c.poll.maxTime = d }
 }
 
-// WithMaxStatusBytes sets the largest status document the client reads; a
-// longer one is an error matching [ErrBodyTooLarge]. A result reached
-// through a 303 redirect is bounded by [WithMaxBodyBytes] instead. Zero or
-// negative means [DefaultMaxStatusBytes].
+// WithMaxStatusBytes sets the largest status response body the client
+// reads; a longer one is an error matching [ErrBodyTooLarge], and the read
+// stops at the limit. A result that is the status response itself is
+// bounded by it too; a result read from another URL, or reached through a
+// 303 See Other, is bounded by [WithMaxBodyBytes]. Zero or negative means
+// [DefaultMaxStatusBytes].
 func WithMaxStatusBytes(n int64) Option {
 	return func(c *Client) { c.poll.maxStatusBytes = n }
 }
@@ -103,9 +109,15 @@ func WithMaxStatusBytes(n int64) Option {
 // WithPollInterval sets the first wait between polls and its cap, used when
 // the server gives no Retry-After; waits grow by [DefaultPollFactor]. Zero
 // or negative values keep [DefaultPollInterval] and
-// [DefaultMaxPollInterval]; no wait is shorter than [MinPollInterval].
+// [DefaultMaxPollInterval].
 func WithPollInterval(start, maxInterval time.Duration) Option {
 	return func(c *Client) { c.poll.interval, c.poll.maxInterval = start, maxInterval }
+}
+
+// WithMinPollInterval sets the shortest wait between polls, even when the
+// server asks for less. Zero or negative means [DefaultMinPollInterval].
+func WithMinPollInterval(d time.Duration) Option {
+	return func(c *Client) { c.poll.minInterval = d }
 }
 
 func (p *pollConfig) decode(resp *Response) (OperationStatus, error) {
@@ -130,8 +142,15 @@ func (p *pollConfig) maxPollTime() time.Duration {
 	return max(p.maxTime, 0)
 }
 
-// backoff returns the wait before the n-th poll (from 0) that has no
-// Retry-After: the start interval grown n times, capped.
+func (p *pollConfig) minPollInterval() time.Duration {
+	if p.minInterval <= 0 {
+		return DefaultMinPollInterval
+	}
+	return p.minInterval
+}
+
+// backoff returns the n-th wait (from 0) that has no Retry-After: the
+// start interval grown n times, capped.
 func (p *pollConfig) backoff(n int) time.Duration {
 	d, ceiling := p.interval, p.maxInterval
 	if d <= 0 {
@@ -155,176 +174,6 @@ func (p *pollConfig) trusts(u *url.URL) bool {
 	return false
 }
 
-// StatusDecoder reads a status response: the answer to a GET of an
-// operation's status URL. See [DefaultStatusDecoder].
-type StatusDecoder func(resp *Response) (OperationStatus, error)
-
-// OperationStatus is what a status response says of an operation.
-type OperationStatus struct {
-	// State is the state the status document names, as written, such as
-	// "Running" or "succeeded". Empty means the response is no status
-	// document: when Done, it is the result itself.
-	State string
-	// Done reports that the operation has ended; Failed, that it ended
-	// without success (Failed implies Done).
-	Done, Failed bool
-	// ResultURL is where the result of a successful operation is read,
-	// relative to the status URL; empty means the response is the result
-	// (or, for a status document, the request's own URL when it was a PUT
-	// or PATCH, else the 202's Location when it differs from the status
-	// URL, else the status response).
-	ResultURL string
-	// PercentComplete is the progress the document reports, nil when none.
-	PercentComplete *float64
-	// Error is the server's account of a failure: the document's error
-	// member, or the whole body when it has none.
-	Error json.RawMessage
-}
-
-// DefaultStatusDecoder reads the common conventions. A JSON body with a
-// string member "status" (or else "state"), matched case-insensitively, is
-// a status document: succeeded, completed or done end the operation, with
-// the result at its "resourceLocation" when it names one; failed, canceled
-// or cancelled end it in failure, with its "error" member; any other state
-// means running. Its "percentComplete" is the progress. Without a state, a
-// 201 Created with Location is done with the result there, a 202 means
-// running, and any other answer is the result itself. It never fails.
-func DefaultStatusDecoder(resp *Response) (OperationStatus, error) {
-	doc := parseStatusDocument(resp.Body)
-	st := OperationStatus{State: doc.state, PercentComplete: doc.percent}
-	switch strings.ToLower(doc.state) {
-	case "failed", "canceled", "cancelled":
-		st.Done, st.Failed, st.Error = true, true, doc.err
-		if len(st.Error) == 0 {
-			st.Error = resp.Body
-		}
-		return st, nil
-	case "succeeded", "completed", "done":
-		st.Done, st.ResultURL = true, doc.resourceLocation
-	}
-	if loc := resp.Header.Get("Location"); resp.StatusCode == http.StatusCreated && loc != "" {
-		st.Done, st.ResultURL = true, loc
-	} else if doc.state == "" && resp.StatusCode != http.StatusAccepted {
-		st.Done = true
-	}
-	return st, nil
-}
-
-type statusDocument struct {
-	state, resourceLocation string
-	percent                 *float64
-	err                     json.RawMessage
-}
-
-// parseStatusDocument reads the members DefaultStatusDecoder knows from
-// body, ignoring those of another type.
-func parseStatusDocument(body []byte) statusDocument {
-	var (
-		doc     statusDocument
-		members map[string]json.RawMessage
-		status  string
-	)
-	if json.Unmarshal(body, &members) != nil {
-		return doc
-	}
-	for k, v := range members {
-		switch strings.ToLower(k) {
-		case "status":
-			_ = json.Unmarshal(v, &status)
-		case "state":
-			_ = json.Unmarshal(v, &doc.state)
-		case "resourcelocation":
-			_ = json.Unmarshal(v, &doc.resourceLocation)
-		case "percentcomplete":
-			var f float64
-			if json.Unmarshal(v, &f) == nil {
-				doc.percent = &f
-			}
-		case "error":
-			if string(v) != "null" {
-				doc.err = v
-			}
-		}
-	}
-	if status != "" {
-		doc.state = status
-	}
-	return doc
-}
-
-// PollEvent describes one status response, for [WithOnPoll].
-type PollEvent struct {
-	// StatusURL is the URL polled, without user information.
-	StatusURL string
-	// Attempt counts the status responses of the operation, from 1.
-	Attempt int
-	// StatusCode is the status response's HTTP status.
-	StatusCode int
-	// State is the operation's state as the server names it, or empty.
-	State string
-	// Done reports that the operation has ended.
-	Done bool
-	// PercentComplete is the progress the server reports, nil when none.
-	PercentComplete *float64
-}
-
-// OperationError is returned when an operation ends in a failed or
-// cancelled state. It matches [ErrOperationFailed]; use [errors.As] to read
-// the server's account of the failure.
-type OperationError struct {
-	// StatusURL is the operation's status URL, without user information.
-	StatusURL string
-	// State is the final state as the server names it, e.g. "Failed".
-	State string
-	// Body is the server's error: the status document's error member, or
-	// the whole document.
-	Body json.RawMessage
-	// Problem is Body read as RFC 9457 problem details, when it has any of
-	// their members; nil otherwise.
-	Problem *Problem
-
-	message string // the server's message, from Problem or code/message
-}
-
-// Error names the operation, its final state and the server's message.
-func (e *OperationError) Error() string {
-	state := strings.ToLower(e.State)
-	if state == "" {
-		state = "failed"
-	}
-	msg := "optimist: operation " + e.StatusURL + " " + state
-	if e.message != "" {
-		msg += ": " + e.message
-	}
-	return msg
-}
-
-// Is matches [ErrOperationFailed].
-func (e *OperationError) Is(target error) bool { return target == ErrOperationFailed }
-
-func newOperationError(statusURL, state string, body json.RawMessage) *OperationError {
-	e := &OperationError{StatusURL: statusURL, State: state, Body: body}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(body, &members) != nil {
-		return e
-	}
-	str := func(name string) string {
-		var s string
-		_ = json.Unmarshal(members[name], &s)
-		return s
-	}
-	p := Problem{Type: str("type"), Title: str("title"), Detail: str("detail"), Instance: str("instance")}
-	_ = json.Unmarshal(members["status"], &p.Status)
-	if p != (Problem{}) {
-		e.Problem, e.message = &p, p.message()
-	}
-	if code, msg := str("code"), str("message"); e.message == "" && (code != "" || msg != "") {
-		e.message = code + ": " + msg
-		e.message = strings.TrimSuffix(strings.TrimPrefix(e.message, ": "), ": ")
-	}
-	return e
-}
-
 // Operation is a long-running operation a request started: a handle to
 // poll it to its end. It is not safe for concurrent use. Its status URL is
 // its resume token; see [Client.ResumeOperation].
@@ -337,13 +186,13 @@ type Operation struct {
 	start     time.Time
 	waitFirst bool // wait before the first poll
 
-	retryAfter    time.Duration // the last Retry-After seen
-	hasRetryAfter bool
-	attempts      int // status responses read
-	backoffs      int // waits without Retry-After
-	done          bool
-	result        *Response
-	err           error
+	accepted serverWait // what the 202 asked for
+	last     serverWait // what the last status response asked for
+	attempts int        // status responses read
+	backoffs int        // waits that no response asked for
+	done     bool
+	result   *Response
+	err      error
 }
 
 // Operation returns a handle to the operation resp, a 202 Accepted answer
@@ -362,11 +211,13 @@ func (c *Client) Operation(resp *Response) (*Operation, error) {
 	return op, err
 }
 
-// ResumeOperation returns a handle to the operation whose status URL, from
-// [Operation.StatusURL], is statusURL, to finish an operation another
-// process started. The headers of opts (see [Header]) are sent with each
-// status GET, and with the result GET when it goes to the same origin or a
-// trusted one (see [WithTrustedOrigins]). The first poll does not wait.
+// ResumeOperation returns a handle to the operation whose status URL is
+// statusURL (from [Operation.StatusURL]), to finish an operation that
+// another process, or an earlier run, started. The headers of opts (see
+// [Header]; other options are ignored) are sent with each status GET, and
+// with a result GET to the same origin or a trusted one (see
+// [WithTrustedOrigins]). The first poll does not wait. It is an error if
+// statusURL is not an absolute http or https URL.
 func (c *Client) ResumeOperation(statusURL string, opts ...RequestOption) (*Operation, error) {
 	u, err := resolveHTTP(&url.URL{}, statusURL)
 	if err != nil {
@@ -383,16 +234,7 @@ func (c *Client) ResumeOperation(statusURL string, opts ...RequestOption) (*Oper
 // newOperation returns the operation a 202 answer to r started, or nil
 // when the answer names no status URL.
 func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
-	raw, ok := "", false
-	if c.poll.statusURL != nil {
-		raw, ok = c.poll.statusURL(resp)
-	}
-	for _, name := range [...]string{"Operation-Location", "Azure-AsyncOperation", "Location", "Content-Location"} {
-		if !ok {
-			raw = resp.Header.Get(name)
-			ok = raw != ""
-		}
-	}
+	raw, ok := statusURLOf(resp, c.poll.statusURL)
 	if !ok {
 		return nil, nil
 	}
@@ -407,13 +249,13 @@ func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
 	}
 	h.Set("Accept", "application/json")
 	op := &Operation{c: c, url: u, origin: r.url, header: h, start: c.now(), waitFirst: true}
-	op.noteRetryAfter(resp)
+	op.accepted = retryAfterOf(resp, c.now())
 	switch r.method {
 	case http.MethodPut, http.MethodPatch:
 		op.hint = r.url
 	case http.MethodPost:
-		if loc, err := resolveHTTP(r.url, resp.Header.Get("Location")); err == nil {
-			op.hint = loc
+		if loc := resp.Header.Get("Location"); loc != "" {
+			op.hint, _ = resolveHTTP(r.url, loc)
 		}
 	}
 	if op.hint != nil && op.hint.String() == u.String() {
@@ -422,32 +264,25 @@ func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
 	return op, nil
 }
 
-// resolveHTTP resolves raw against base and checks it is an http or https
-// URL with a host.
-func resolveHTTP(base *url.URL, raw string) (*url.URL, error) {
-	ref, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, fmt.Errorf("optimist: invalid operation URL: %w", err)
-	}
-	u := base.ResolveReference(ref)
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("optimist: operation URL %s: must be http or https", redactURL(u.String()))
-	}
-	return u, nil
-}
-
-// await follows the operation a 202 answer to r started to its end. A 202
-// that names no status URL is returned as it is.
-func (c *Client) await(ctx context.Context, r *request, resp *Response) (*Response, error) {
-	op, err := c.newOperation(r, resp)
+// await follows the operation that accepted, a 202 answer to r, started
+// to its end. A 202 that names no status URL is returned as it is; so is
+// one whose operation could not be waited for to its end, with the error,
+// so that it may be resumed with [Client.Operation].
+func (c *Client) await(ctx context.Context, r *request, accepted *Response) (*Response, error) {
+	op, err := c.newOperation(r, accepted)
 	if op == nil || err != nil {
-		return resp, err
+		return accepted, err
 	}
-	return op.Wait(ctx)
+	resp, err := op.Wait(ctx)
+	if err != nil && !op.done {
+		return accepted, err
+	}
+	return resp, err
 }
 
-// StatusURL returns the operation's status URL: what [Client.ResumeOperation]
-// needs to pick the operation up again.
+// StatusURL returns the operation's status URL: what
+// [Client.ResumeOperation] needs to pick the operation up again. It keeps
+// any user information the URL has; store it as a credential if so.
 func (op *Operation) StatusURL() string { return op.url.String() }
 
 // Done reports whether the operation has ended.
@@ -464,12 +299,12 @@ func (op *Operation) Result() (*Response, error) {
 }
 
 // Wait polls the operation to its end and returns what [Operation.Result]
-// then returns. Between polls it waits as the last Retry-After asked (the
-// 202's until a status response gives another), at most the client's
-// [WithMaxRetryAfter], else for the growing interval of [WithPollInterval];
-// never less than [MinPollInterval]. It stops, with an error, when ctx ends
-// or the operation outlasts [WithMaxPollTime]; the operation can then be
-// waited for again, or resumed.
+// then returns. Before each poll it waits for what the last status
+// response's Retry-After asked, else the 202's, else a growing interval
+// (see [WithPollInterval]); a Retry-After is cut to [WithMaxRetryAfter],
+// and no wait is shorter than [WithMinPollInterval]. A resumed operation
+// polls once without waiting first. Wait stops with an error when ctx ends
+// or the operation outlasts [WithMaxPollTime]; it can then be called again.
 func (op *Operation) Wait(ctx context.Context) (*Response, error) {
 	for !op.done {
 		if op.attempts > 0 || op.waitFirst {
@@ -486,19 +321,14 @@ func (op *Operation) Wait(ctx context.Context) (*Response, error) {
 
 // pause waits before the next poll.
 func (op *Operation) pause(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("optimist: operation %s: %w", op.redacted(), err)
-	}
-	d := op.retryAfter
-	if !op.hasRetryAfter {
-		d = op.c.poll.backoff(op.backoffs)
-		op.backoffs++
-	}
-	d = max(min(d, op.c.maxRetryAfter), MinPollInterval)
+	d := op.nextWait()
 	if limit := op.c.poll.maxPollTime(); limit > 0 && op.c.now().Add(d).Sub(op.start) > limit {
-		return fmt.Errorf("optimist: operation %s: not done after %s: %w", op.redacted(), limit, context.DeadlineExceeded)
+		return fmt.Errorf("optimist: operation %s: not done within %s: %w", op.redacted(), limit, context.DeadlineExceeded)
 	}
-	err := op.c.sleep(ctx, d)
+	err := ctx.Err()
+	if err == nil {
+		err = op.c.sleep(ctx, d)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -508,11 +338,26 @@ func (op *Operation) pause(ctx context.Context) error {
 	return nil
 }
 
+// nextWait returns the wait before the next poll.
+func (op *Operation) nextWait() time.Duration {
+	w := op.last
+	if !w.ok {
+		w = op.accepted
+	}
+	if !w.ok {
+		w.d = op.c.poll.backoff(op.backoffs)
+		op.backoffs++
+	}
+	return max(min(w.d, op.c.maxRetryAfter), op.c.poll.minPollInterval())
+}
+
 // Poll reads the operation's status once, without waiting, and when the
 // operation has succeeded, its result. It reports whether the operation is
 // done; a failed operation is done with an [*OperationError]. Any other
-// error (a [*StatusError], [*TransportError], ErrBodyTooLarge) leaves the
-// operation as it was, to poll again. Once done, Poll sends nothing.
+// error (a [*StatusError], a [*TransportError], one matching
+// [ErrBodyTooLarge]) leaves the operation as it was, to poll again. Once
+// the operation is done, Poll sends nothing. Calling Poll in a loop is
+// the caller's business: [Operation.Wait] waits between polls.
 func (op *Operation) Poll(ctx context.Context) (done bool, err error) {
 	if op.done {
 		return true, op.err
@@ -525,49 +370,67 @@ func (op *Operation) Poll(ctx context.Context) (done bool, err error) {
 		return false, err
 	}
 	op.attempts++
-	op.noteRetryAfter(resp)
+	op.last = retryAfterOf(resp, op.c.now())
 	op.report(ctx, resp, st)
-	if !st.Done && !st.Failed {
-		return false, nil
-	}
-	if st.Failed {
+	switch {
+	case st.Failed:
 		op.done, op.result = true, resp
 		op.err = newOperationError(op.redacted(), st.State, st.Error)
-		return true, op.err
+	case st.Done:
+		result, err := op.fetchResult(ctx, resp, st)
+		if err != nil {
+			return false, err
+		}
+		op.done, op.result = true, result
 	}
-	result, err := op.fetchResult(ctx, resp, st)
-	if err != nil {
-		return false, err
-	}
-	op.done, op.result = true, result
-	return true, nil
+	return op.done, op.err
 }
 
-// status GETs the status URL and decodes the answer. A 303 See Other is
-// done, the result at its Location, whether the transport followed it (the
-// answer is then the result) or not.
+// status GETs the status URL and decodes the answer. A 303 See Other
+// means done, with the result at its Location; when the transport followed
+// it, the answer is the result.
 func (op *Operation) status(ctx context.Context) (*Response, OperationStatus, error) {
-	resp, err := op.c.exchange(ctx, op.get(op.url))
-	op.c.memory.forget(canonicalURL(op.url)) // remembered again if it is the result
-	var se *StatusError
-	if errors.As(err, &se) && se.StatusCode == http.StatusSeeOther && se.Header.Get("Location") != "" {
-		return resp, OperationStatus{Done: true, ResultURL: se.Header.Get("Location")}, nil
+	resp, err := op.getStatus(ctx)
+	if resp != nil && resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") != "" {
+		return resp, OperationStatus{Done: true, ResultURL: resp.Header.Get("Location")}, nil
 	}
 	if err != nil {
 		return nil, OperationStatus{}, err
 	}
-	if via := resp.raw.Request; via != nil && via.Response != nil && via.Response.StatusCode == http.StatusSeeOther {
+	if redirectedBySeeOther(resp.raw) {
 		return resp, OperationStatus{Done: true}, nil
-	}
-	if limit := op.c.poll.statusLimit(); int64(len(resp.Body)) > limit {
-		return nil, OperationStatus{}, fmt.Errorf("optimist: GET %s: status document: %w: limit %d",
-			op.redacted(), ErrBodyTooLarge, limit)
 	}
 	st, err := op.c.poll.decode(resp)
 	if err != nil {
 		return nil, st, fmt.Errorf("optimist: GET %s: decoding status: %w", op.redacted(), err)
 	}
+	st.Done = st.Done || st.Failed
 	return resp, st, nil
+}
+
+// getStatus sends one status GET, with transport retries, and reads at
+// most the status limit of the answer (the body limit for a result the
+// transport reached through a 303). Unlike exchange, it leaves the ETag
+// memory alone: a status document is no resource to write.
+func (op *Operation) getStatus(ctx context.Context) (*Response, error) {
+	c, r := op.c, op.get(op.url)
+	st := &exchangeState{replayable: true}
+	raw, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), r.header))
+	if err != nil {
+		return nil, c.transportError(r, st, raw, err)
+	}
+	defer raw.Body.Close()
+	limit := c.poll.statusLimit()
+	if redirectedBySeeOther(raw) {
+		limit = c.maxBodyBytes
+	}
+	resp := &Response{StatusCode: raw.StatusCode, Header: raw.Header, Attempts: st.attempts, raw: raw, req: r}
+	resp.Body, err = readLimited(raw.Body, raw.ContentLength, limit)
+	success := raw.StatusCode >= 200 && raw.StatusCode <= 299
+	if err != nil && (success || !errors.Is(err, ErrBodyTooLarge)) {
+		return nil, fmt.Errorf("optimist: GET %s: reading status: %w", op.redacted(), err)
+	}
+	return resp, c.statusError(r, resp, st)
 }
 
 // fetchResult returns the result of a successful operation: the resource
@@ -589,11 +452,7 @@ func (op *Operation) fetchResult(ctx context.Context, resp *Response, st Operati
 		return op.c.exchange(ctx, op.get(target))
 	}
 	if st.State == "" {
-		u := op.url
-		if resp.raw != nil && resp.raw.Request != nil {
-			u = resp.raw.Request.URL // after redirects
-		}
-		return resp, op.c.remember(&request{method: http.MethodGet, url: u, key: canonicalURL(u)}, resp)
+		return resp, op.c.remember(op.get(resp.raw.Request.URL), resp) // the URL after redirects
 	}
 	return resp, nil
 }
@@ -605,19 +464,15 @@ func (op *Operation) get(u *url.URL) *request {
 	if !sameOrigin(u, op.origin) && !op.c.poll.trusts(u) {
 		op.c.stripSecrets(h)
 	}
-	return &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h, opts: requestOptions{}}
-}
-
-func (op *Operation) noteRetryAfter(resp *Response) {
-	if d, ok := parseRetryAfter(resp.Header, op.c.now()); ok {
-		op.retryAfter, op.hasRetryAfter = d, true
-	}
+	r := &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h}
+	r.token = op.c.tokenFor(u, &r.opts)
+	return r
 }
 
 // report tells the hook and the log of a status response.
 func (op *Operation) report(ctx context.Context, resp *Response, st OperationStatus) {
 	ev := PollEvent{StatusURL: op.redacted(), Attempt: op.attempts, StatusCode: resp.StatusCode,
-		State: st.State, Done: st.Done || st.Failed, PercentComplete: st.PercentComplete}
+		State: st.State, Done: st.Done, Failed: st.Failed, PercentComplete: st.PercentComplete}
 	if op.c.poll.onPoll != nil {
 		op.c.poll.onPoll(ev)
 	}

@@ -1,0 +1,86 @@
+package optimist_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/mock"
+)
+
+// A POST answered 202 Accepted is followed to the operation's end: the
+// client polls the status URL and decodes the final result into out.
+func ExampleClient_Post_accepted() {
+	ctx := context.Background()
+	srv := mock.NewServer(mock.WithJobPolls(1))
+	defer srv.Close()
+
+	c := optimist.New()
+	var report struct {
+		Rows int `json:"rows"`
+	}
+	job := map[string]any{"result": map[string]int{"rows": 1200}}
+	if _, err := c.Post(ctx, srv.URL+"/jobs", job, &report); err != nil {
+		panic(err)
+	}
+	fmt.Println("rows:", report.Rows)
+	// Output:
+	// rows: 1200
+}
+
+// Submit a job without waiting, keep its status URL, and finish it later,
+// here in a fresh client as after a restart, with ResumeOperation.
+func ExampleClient_Operation() {
+	ctx := context.Background()
+	srv := mock.NewServer(mock.WithJobPolls(1))
+	defer srv.Close()
+
+	c := optimist.New()
+	job := map[string]any{"result": map[string]int{"rows": 1200}}
+	resp, err := c.Post(ctx, srv.URL+"/jobs", job, nil, optimist.NoWait())
+	if err != nil {
+		panic(err)
+	}
+	op, err := c.Operation(resp)
+	if err != nil {
+		panic(err)
+	}
+	saved := op.StatusURL() // store it: it is all a restarted process needs
+
+	later := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+		fmt.Printf("poll %d: %s %.0f%%\n", ev.Attempt, ev.State, *ev.PercentComplete)
+	}))
+	op, err = later.ResumeOperation(saved)
+	if err != nil {
+		panic(err)
+	}
+	result, err := op.Wait(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(resp.StatusCode, "then", result.StatusCode, string(result.Body))
+	// Output:
+	// poll 1: running 50%
+	// poll 2: succeeded 100%
+	// 202 then 200 {"rows":1200}
+}
+
+// A failed operation is an *OperationError carrying the server's account
+// of the failure.
+func ExampleOperationError() {
+	ctx := context.Background()
+	srv := mock.NewServer(mock.WithJobPolls(0))
+	defer srv.Close()
+
+	c := optimist.New()
+	_, err := c.Post(ctx, srv.URL+"/jobs", map[string]any{"fail": true, "detail": "disk full"}, nil)
+	var opErr *optimist.OperationError
+	if errors.As(err, &opErr) {
+		fmt.Println(opErr.State, "-", opErr.Problem.Detail)
+	}
+	fmt.Println(errors.Is(err, optimist.ErrOperationFailed))
+	// Output:
+	// failed - disk full
+	// true
+}

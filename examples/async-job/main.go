@@ -1,0 +1,105 @@
+// Command async-job submits a long-running job, which the server answers
+// 202 Accepted, watches its progress, and saves its status URL. Then, as a
+// process that restarted would, it picks the job up again in a fresh
+// client with optimist.ResumeOperation and waits for the result.
+//
+//	go run ./examples/async-job
+//	go run ./examples/async-job -duration 2s -state /tmp/job-url
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/examples/internal/demo"
+	"github.com/optimist-go/optimist/mock"
+)
+
+func main() { demo.Main(run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		duration time.Duration
+		state    string
+	)
+	f, err := demo.Parse("async-job", args, stderr, func(fs *flag.FlagSet) {
+		fs.DurationVar(&duration, "duration", 500*time.Millisecond, "how long the in-process mock's job runs")
+		fs.StringVar(&state, "state", "", "file to save the status URL in (default: a temporary file)")
+	})
+	if err != nil {
+		return err
+	}
+	base, _, stop := demo.Server(f, mock.WithJobDuration(duration))
+	defer stop()
+	if state == "" {
+		dir, err := os.MkdirTemp("", "async-job")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		state = filepath.Join(dir, "status-url")
+	}
+
+	progress := optimist.WithOnPoll(func(ev optimist.PollEvent) {
+		pct := ""
+		if ev.PercentComplete != nil {
+			pct = fmt.Sprintf(" %.0f%%", *ev.PercentComplete)
+		}
+		fmt.Fprintf(stdout, "  poll %d: %s%s\n", ev.Attempt, ev.State, pct)
+	})
+	if err := submit(ctx, optimist.New(progress), base+"/jobs", state, stdout); err != nil {
+		return err
+	}
+	return resume(ctx, optimist.New(progress), state, stdout)
+}
+
+// submit starts the job without waiting for it, looks at it once and
+// saves its status URL in the file state.
+func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdout io.Writer) error {
+	job := map[string]any{"result": map[string]any{"report": "quarterly", "rows": 1200}}
+	resp, err := c.Post(ctx, jobsURL, job, nil, optimist.NoWait())
+	if err != nil {
+		return err
+	}
+	op, err := c.Operation(resp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "submitted: %d %s, status at %s\n", resp.StatusCode, http.StatusText(resp.StatusCode), op.StatusURL())
+	if _, err := op.Poll(ctx); err != nil {
+		return err
+	}
+	if err := os.WriteFile(state, []byte(op.StatusURL()+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "saved the status URL to %s\n", state)
+	return nil
+}
+
+// resume reads the status URL saved in the file state and waits for the
+// job's result.
+func resume(ctx context.Context, c *optimist.Client, state string, stdout io.Writer) error {
+	saved, err := os.ReadFile(state)
+	if err != nil {
+		return err
+	}
+	op, err := c.ResumeOperation(strings.TrimSpace(string(saved)))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "resumed in a fresh client")
+	result, err := op.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "result: %s\n", result.Body)
+	return nil
+}
