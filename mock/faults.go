@@ -57,6 +57,17 @@ func (f Fault) String() string {
 	return "Fault(" + strconv.Itoa(int(f)) + ")"
 }
 
+// ParseFault gives the fault named s, one of the names [Fault.String]
+// gives.
+func ParseFault(s string) (Fault, error) {
+	for f := FaultNone; f <= FaultLostResponse; f++ {
+		if f.String() == s {
+			return f, nil
+		}
+	}
+	return FaultNone, fmt.Errorf("mock: unknown fault %q (want none, 503, 429, reset, truncate or lost-response)", s)
+}
+
 // Faults configures fault injection. The zero value injects nothing.
 //
 // Each request in scope (see Methods and Paths) waits Latency plus a random

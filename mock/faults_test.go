@@ -162,6 +162,19 @@ func TestFaultDraw(t *testing.T) {
 	require.Equal(t, "Fault(42)", Fault(42).String())
 }
 
+func TestParseFault(t *testing.T) {
+	t.Parallel()
+	for f := FaultNone; f <= FaultLostResponse; f++ {
+		got, err := ParseFault(f.String())
+		require.NoError(t, err)
+		require.Equal(t, f, got)
+	}
+	for _, bad := range []string{"", "500", "Reset", "Fault(42)"} {
+		_, err := ParseFault(bad)
+		require.Error(t, err, bad)
+	}
+}
+
 func TestLatency(t *testing.T) {
 	t.Parallel()
 	delays := make(chan time.Duration, 10)

@@ -191,7 +191,8 @@ func WithAbsoluteJobURLs() Option {
 // WithVersionField keeps each document's version inside the document, at
 // the JSON pointer field ("/_rev" as CouchDB does, "/metadata/resourceVersion"
 // as Kubernetes does). Documents must then be JSON objects. See the package
-// documentation for the rules; stale versions are answered 409.
+// documentation for the rules; stale versions are answered 409. If-Match
+// may carry the revision too, as CouchDB accepts for DELETE.
 func WithVersionField(pointer string) Option {
 	return func(c *config) { c.versionField = pointer }
 }

@@ -113,6 +113,10 @@ func (b *Backend) ifMatch(value string, d *document) (verdict, string) {
 		if t.opaque == cur && (b.cfg.weakIfMatch || (!t.weak && !b.cfg.weakETags)) {
 			return pass, ""
 		}
+		// In version-field mode, CouchDB also takes the revision as If-Match.
+		if b.cfg.versionField != "" && !t.weak && t.opaque == d.version {
+			return pass, ""
+		}
 	}
 	return fail, "If-Match " + value + " does not match the current entity-tag " + b.etag(d)
 }

@@ -9,9 +9,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -38,9 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(&s.writers, "writers", 16, "concurrent writers")
 		fs.IntVar(&s.increments, "increments", 25, "increments per writer")
 		fs.BoolVar(&s.shared, "shared", false, "share one client (group commit) instead of one per writer")
-		fs.Float64Var(&s.faults.Rate503, "rate-503", 0, "fraction of requests the mock answers 503")
-		fs.Float64Var(&s.faults.RateReset, "rate-reset", 0, "fraction of connections the mock resets")
-		fs.Float64Var(&s.faults.RateLost, "rate-lost", 0, "fraction of writes the mock applies but never answers")
+		fs.Float64Var(&s.faults.Rate503, "rate-503", 0, "fraction of requests the in-process mock answers 503")
+		fs.Float64Var(&s.faults.RateReset, "rate-reset", 0, "fraction of connections the in-process mock resets")
+		fs.Float64Var(&s.faults.RateLost, "rate-lost", 0, "fraction of requests the in-process mock applies but never answers")
 	})
 	if err != nil {
 		return err
@@ -48,10 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	base, srv, stop := demo.Server(f, mock.WithFaults(s.faults))
 	defer stop()
 	url := base + "/counters/visits"
-	if srv != nil {
-		if err := srv.Seed("/counters/visits", []byte(`{"count":0}`)); err != nil {
-			return err
-		}
+	if err := create(ctx, url); err != nil {
+		return err
 	}
 
 	var conflicts atomic.Int64
@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "conflicts resolved: %d\n", conflicts.Load())
 	if srv != nil {
 		fmt.Fprintf(stdout, "writes sent: %d\n", srv.Count("PUT", 0))
+		fmt.Fprintf(stdout, "faults injected: %s\n", faultsSeen(srv))
 	}
 	fmt.Fprintf(stdout, "final count: %d (expected %d)\n", final, start+s.writers*s.increments)
 	if final != start+s.writers*s.increments {
@@ -113,6 +114,33 @@ func increment(ctx context.Context, s settings, url string, newClient func() *op
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// create creates the counter at url unless it exists.
+func create(ctx context.Context, url string) error {
+	_, err := optimist.New().Put(ctx, url, counter{}, nil, optimist.CreateOnly())
+	if errors.Is(err, optimist.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// faultsSeen tallies the faults srv injected, "none" if it injected none.
+func faultsSeen(srv *mock.Server) string {
+	n := map[mock.Fault]int{}
+	for _, r := range srv.Requests() {
+		n[r.Fault]++
+	}
+	var parts []string
+	for f := mock.Fault503; f <= mock.FaultLostResponse; f++ {
+		if n[f] > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", f, n[f]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func read(ctx context.Context, c *optimist.Client, url string) (int, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type flags struct {
 	conflictRepresentation, withoutETags   bool
 	faults                                 mock.Faults
 	faultMethods, faultPaths               string
+	failNext                               string
+	queued                                 []queuedFault // failNext parsed
+	controlPath                            string
 	seedRandom                             int64
 	jobsPath, jobRetryAfter                string
 	jobPolls                               int
@@ -55,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.faults.RetryAfter, "retry-after", "0", "Retry-After of 503 and 429 answers")
 	fs.StringVar(&f.faultMethods, "fault-methods", "", "comma-separated `methods` faults apply to (default all)")
 	fs.StringVar(&f.faultPaths, "fault-paths", "", "comma-separated path `prefixes` faults apply to (default all)")
+	fs.StringVar(&f.failNext, "fail-next", "", "faults for the first requests in the fault scope, in order: a `list` of FAULT or FAULT:N\n(503, 429, reset, truncate, lost-response, none), e.g. 503:2,reset")
 	fs.Int64Var(&f.seedRandom, "seed-random", 0, "`seed` of the fault random source")
 	fs.StringVar(&f.jobsPath, "jobs-path", "/jobs", "`path` of the asynchronous jobs collection")
 	fs.IntVar(&f.jobPolls, "job-polls", 2, "status requests a job answers running")
@@ -64,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.versionField, "version-field", "", "JSON `pointer` of a version member in documents (/_rev)")
 	fs.StringVar(&f.versionQuery, "version-query", "", "query `parameter` writes must carry the current version in (rev)")
 	fs.BoolVar(&f.couchDBResponses, "couchdb-responses", false, `answer writes {"ok":true,"id":...,"rev":...}`)
+	fs.StringVar(&f.controlPath, "control-path", "/_mock", "`path` of the control API (requests, count, reset, fail-next); empty disables it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -86,7 +92,14 @@ func (f *flags) validate(rest []string) error {
 		return fmt.Errorf("-conflict-status must be 409 or 412, not %d", f.conflictStatus)
 	case f.versionField != "" && !strings.HasPrefix(f.versionField, "/"):
 		return fmt.Errorf("-version-field must be a JSON pointer such as /_rev, not %q", f.versionField)
+	case f.controlPath != "" && (!strings.HasPrefix(f.controlPath, "/") || f.controlPath == "/"):
+		return fmt.Errorf("-control-path must be a path such as /_mock, not %q", f.controlPath)
 	}
+	queued, err := parseQueue(f.failNext)
+	if err != nil {
+		return err
+	}
+	f.queued = queued
 	for _, r := range []float64{f.faults.Rate503, f.faults.Rate429, f.faults.RateReset, f.faults.RateTruncate, f.faults.RateLost} {
 		if r < 0 || r > 1 {
 			return fmt.Errorf("fault rates must be between 0 and 1, not %v", r)
@@ -127,6 +140,32 @@ func (f *flags) options() []mock.Option {
 		}
 	}
 	return opts
+}
+
+// queuedFault is an item of -fail-next.
+type queuedFault struct {
+	fault mock.Fault
+	n     int
+}
+
+// parseQueue parses the -fail-next list: FAULT or FAULT:N items.
+func parseQueue(s string) ([]queuedFault, error) {
+	var out []queuedFault
+	for _, item := range split(s) {
+		name, count, hasCount := strings.Cut(item, ":")
+		q := queuedFault{n: 1}
+		var err error
+		if q.fault, err = mock.ParseFault(name); err != nil {
+			return nil, fmt.Errorf("-fail-next: %w", err)
+		}
+		if hasCount {
+			if q.n, err = strconv.Atoi(count); err != nil || q.n < 0 {
+				return nil, fmt.Errorf("-fail-next: %q is not FAULT:N with N a number of requests", item)
+			}
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
 
 // split splits a comma-separated list, dropping empty items.

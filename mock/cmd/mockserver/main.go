@@ -4,13 +4,22 @@
 //
 // Usage:
 //
-//	mockserver [flags]
+//	go run github.com/optimist-go/optimist/mock/cmd/mockserver [flags]
 //
 // It prints "listening on http://ADDR" on standard output once it accepts
 // connections (with -addr 127.0.0.1:0, ADDR holds the port it was given),
 // logs one line per request on standard error, and exits 0 on SIGINT or
 // SIGTERM after the requests in flight are answered. Run it with -h for the
 // flags; each maps to an option of package mock.
+//
+// Tests that run it as a separate process drive it through its control API
+// under -control-path (default /_mock), which bypasses faults and is not
+// logged:
+//
+//	GET  /_mock/requests                    the request log, oldest first, as JSON
+//	GET  /_mock/count?method=PUT&status=412 {"count":n}; method and status optional
+//	POST /_mock/fail-next?fault=503&n=2     queue faults for the next requests
+//	POST /_mock/reset                       back to the start: -seed documents, -fail-next faults
 package main
 
 import (

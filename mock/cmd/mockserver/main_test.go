@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -137,6 +138,9 @@ func TestRunArguments(t *testing.T) {
 		{"conflict status", []string{"-conflict-status", "418"}, true},
 		{"rate", []string{"-rate-503", "2"}, true},
 		{"version field", []string{"-version-field", "_rev"}, true},
+		{"fail-next fault", []string{"-fail-next", "500"}, true},
+		{"fail-next count", []string{"-fail-next", "503:x"}, true},
+		{"control path", []string{"-control-path", "_mock"}, true},
 		{"seed file", []string{"-seed", missing}, false},
 		{"address", []string{"-addr", "127.0.0.1:-1"}, false},
 	}
@@ -153,4 +157,82 @@ func TestRunArguments(t *testing.T) {
 	var stderr bytes.Buffer
 	require.ErrorIs(t, run(t.Context(), []string{"-h"}, io.Discard, &stderr), flag.ErrHelp)
 	require.Contains(t, stderr.String(), "-conflict-status")
+}
+
+func TestControl(t *testing.T) {
+	t.Parallel()
+	seedFile := filepath.Join(t.TempDir(), "seed.json")
+	require.NoError(t, os.WriteFile(seedFile, []byte(`{"/docs/a":{"n":1}}`), 0o600))
+	s := start(t, "-seed", seedFile, "-fail-next", "429,503:2", "-fault-methods", "PUT")
+	defer func() { require.NoError(t, s.stop()) }()
+
+	statuses := func() []int {
+		var out []int
+		for range 4 {
+			out = append(out, s.do(t, http.MethodPut, "/docs/b", `{}`).StatusCode)
+		}
+		return out
+	}
+	require.Equal(t, []int{429, 503, 503, 201}, statuses(), "-fail-next")
+	require.Equal(t, http.StatusNoContent, s.do(t, http.MethodPost, "/_mock/fail-next?fault=lost-response", "").StatusCode)
+	_, err := s.client.Do(mustRequest(t, http.MethodPut, s.url+"/docs/b", `{"n":2}`))
+	require.Error(t, err, "the lost response is a cut connection")
+
+	var log []logEntry
+	getJSON(t, s, "/_mock/requests", &log)
+	require.Len(t, log, 5, "control requests are not logged")
+	require.Equal(t, "429", log[0].Fault)
+	require.Equal(t, "lost-response", log[4].Fault)
+	require.Equal(t, http.StatusOK, log[4].Status)
+	var count struct{ Count int }
+	getJSON(t, s, "/_mock/count?method=put&status=503", &count)
+	require.Equal(t, 2, count.Count)
+	getJSON(t, s, "/_mock/count", &count)
+	require.Equal(t, 5, count.Count)
+
+	require.Equal(t, http.StatusNoContent, s.do(t, http.MethodPost, "/_mock/reset", "").StatusCode)
+	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/docs/b", "").StatusCode)
+	require.Equal(t, http.StatusOK, s.do(t, http.MethodGet, "/docs/a", "").StatusCode, "seeded again")
+	require.Equal(t, []int{429, 503, 503, 201}, statuses(), "faults queued again")
+	getJSON(t, s, "/_mock/count", &count)
+	require.Equal(t, 6, count.Count, "counters reset")
+
+	tests := []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodGet, "/_mock/nope", http.StatusNotFound},
+		{http.MethodGet, "/_mock/reset", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/_mock/requests", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/_mock/fail-next?fault=500", http.StatusBadRequest},
+		{http.MethodPost, "/_mock/fail-next?fault=503&n=x", http.StatusBadRequest},
+		{http.MethodGet, "/_mock/count?status=x", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, s.do(t, tt.method, tt.path, "").StatusCode, tt.method+" "+tt.path)
+	}
+}
+
+func TestControlDisabled(t *testing.T) {
+	t.Parallel()
+	s := start(t, "-control-path", "")
+	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/_mock/requests", "").StatusCode)
+	require.Equal(t, http.StatusCreated, s.do(t, http.MethodPut, "/_mock/reset", "{}").StatusCode, "an ordinary document")
+	require.NoError(t, s.stop())
+}
+
+func mustRequest(t *testing.T, method, url, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	return req
+}
+
+func getJSON(t *testing.T, s *server, path string, out any) {
+	t.Helper()
+	resp, err := s.client.Do(mustRequest(t, http.MethodGet, s.url+path, ""))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
 }

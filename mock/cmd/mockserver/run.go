@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/optimist-go/optimist/mock"
@@ -33,20 +35,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"duration", r.Duration, "fault", r.Fault.String(), "replayed", r.Replayed)
 	}))
 	b := mock.Handler(opts...)
-	if err := seed(b, f.seedFile); err != nil {
+	reset := func() error {
+		b.Reset()
+		for _, q := range f.queued {
+			b.FailNext(q.n, q.fault)
+		}
+		return seed(b, f.seedFile)
+	}
+	if err := reset(); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
+	var conns freshConns
 	srv := &http.Server{
-		Handler:           b,
+		Handler:           &control{prefix: strings.TrimSuffix(f.controlPath, "/"), b: b, reset: reset},
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		// Requests see ctx end, so that injected latency stops at shutdown.
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		ConnState:   conns.track,
 	}
+	srv.RegisterOnShutdown(conns.closeNew)
 	return serve(ctx, srv, ln, stdout)
 }
 
@@ -67,6 +79,36 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, stdout io.Wri
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// freshConns knows the connections that have not sent a request yet.
+// http.Server.Shutdown waits up to five seconds for such a connection (a
+// client may have dialled it and then used another), so at shutdown they
+// are closed at once.
+type freshConns struct {
+	mu    sync.Mutex
+	fresh map[net.Conn]bool
+}
+
+func (t *freshConns) track(c net.Conn, state http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.fresh == nil {
+		t.fresh = map[net.Conn]bool{}
+	}
+	if state == http.StateNew {
+		t.fresh[c] = true
+	} else {
+		delete(t.fresh, c)
+	}
+}
+
+func (t *freshConns) closeNew() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.fresh {
+		_ = c.Close()
+	}
 }
 
 // seed preloads the documents of the JSON object in file, which maps paths

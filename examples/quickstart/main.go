@@ -1,0 +1,193 @@
+// Command quickstart shows optimist in three steps against the mock server
+// (started in-process unless -url names another): concurrent writers that
+// lose no update, a true conflict settled by the caller's strategy, and a
+// 202 Accepted job followed to its result.
+//
+//	go run ./examples/quickstart
+//	go run ./examples/quickstart -url http://127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/examples/internal/demo"
+)
+
+func main() { demo.Main(run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := demo.Parse("quickstart", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	base, srv, stop := demo.Server(f)
+	defer stop()
+	if srv != nil {
+		fmt.Fprintf(stdout, "optimist quickstart, against the mock server started in-process at %s\n", base)
+	} else {
+		fmt.Fprintf(stdout, "optimist quickstart, against %s\n", base)
+	}
+	for _, step := range []func(context.Context, io.Writer, string) error{counter, trueConflict, job} {
+		fmt.Fprintln(stdout)
+		if err := step(ctx, stdout, base); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type counterDoc struct {
+	Count int `json:"count"`
+}
+
+// counter has writers, each with its own client as if in its own process,
+// increment one counter with optimist.Update.
+func counter(ctx context.Context, out io.Writer, base string) error {
+	const writers, increments = 8, 10
+	url := base + "/quickstart/counter"
+	fmt.Fprintln(out, "1. Concurrent writers, no lost update")
+	fmt.Fprintf(out, "   %d writers, each with its own client, add 1 to one counter %d times\n", writers, increments)
+	if err := reset(ctx, url, counterDoc{}); err != nil {
+		return err
+	}
+	var conflicts atomic.Int64
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for range writers {
+		c := optimist.New(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range increments {
+				if _, err := optimist.Update(ctx, c, url, func(v *counterDoc) error {
+					v.Count++
+					return nil
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	var final counterDoc
+	if _, err := optimist.New().Get(ctx, url, &final); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   final count %d of %d; %d conflicts, each settled by applying the change again\n",
+		final.Count, writers*increments, conflicts.Load())
+	if final.Count != writers*increments {
+		return fmt.Errorf("lost updates: count %d, want %d", final.Count, writers*increments)
+	}
+	return nil
+}
+
+type ticket struct {
+	Title string   `json:"title"`
+	Tags  []string `json:"tags"`
+}
+
+// trueConflict has two users change the same member of one document; the
+// default merge cannot settle it, a strategy the caller gives does.
+func trueConflict(ctx context.Context, out io.Writer, base string) error {
+	url := base + "/quickstart/tickets/7"
+	fmt.Fprintln(out, "2. A true conflict, settled by your strategy")
+	start := ticket{Title: "Printer jammed", Tags: []string{"hardware"}}
+	if err := reset(ctx, url, start); err != nil {
+		return err
+	}
+	alice, bob := optimist.New(), optimist.New()
+	var a, b ticket
+	if _, err := alice.Get(ctx, url, &a); err != nil {
+		return err
+	}
+	if _, err := bob.Get(ctx, url, &b); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   alice and bob both read %s\n", compact(start))
+	b.Tags = append(b.Tags, "urgent")
+	if _, err := bob.Put(ctx, url, b, nil); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, `   bob adds the tag "urgent" and saves first`)
+	fmt.Fprintln(out, `   alice adds the tag "office" and edits the title, from the version she read`)
+	a.Title, a.Tags = "Printer jammed on floor 3", append(a.Tags, "office")
+	union := optimist.MergeWith(map[string]optimist.PathResolver{"/tags": unionTags(out)})
+	var saved ticket
+	if _, err := alice.Put(ctx, url, a, &saved, optimist.Resolve(union)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   saved: %s\n", compact(saved))
+	return nil
+}
+
+// unionTags resolves a conflict on a list of tags by keeping the tags of
+// both sides.
+func unionTags(out io.Writer) optimist.PathResolver {
+	return func(ptr string, _, ours, theirs json.RawMessage) (json.RawMessage, bool, error) {
+		var o, t []string
+		if json.Unmarshal(ours, &o) != nil || json.Unmarshal(theirs, &t) != nil {
+			return nil, false, nil // not lists of strings: leave it a conflict
+		}
+		fmt.Fprintf(out, "   both changed %s (ours %s, theirs %s): the strategy keeps both\n", ptr, ours, theirs)
+		for _, tag := range o {
+			if !slices.Contains(t, tag) {
+				t = append(t, tag)
+			}
+		}
+		v, err := json.Marshal(t)
+		return v, err == nil, err
+	}
+}
+
+// job starts an asynchronous job, answered 202 Accepted, and follows it
+// to its result.
+func job(ctx context.Context, out io.Writer, base string) error {
+	fmt.Fprintln(out, "3. A 202 Accepted job, followed to its result")
+	c := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+		if ev.PercentComplete != nil {
+			fmt.Fprintf(out, "   %s %.0f%%\n", strings.ToLower(ev.State), *ev.PercentComplete)
+		}
+	}))
+	spec := map[string]any{"polls": 3, "result": map[string]any{"file": "report.csv", "rows": 1200}}
+	resp, err := c.Post(ctx, base+"/jobs", spec, nil, optimist.NoWait())
+	if err != nil {
+		return err
+	}
+	op, err := c.Operation(resp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), base))
+	result, err := op.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "   result: %s\n", result.Body)
+	return nil
+}
+
+// reset writes doc at url whatever is there: a new client remembers no
+// version, so it writes without a precondition, or (if the server demands
+// one with 428) reads the current version and writes on it.
+func reset(ctx context.Context, url string, doc any) error {
+	_, err := optimist.New().Put(ctx, url, doc, nil)
+	return err
+}
+
+func compact(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

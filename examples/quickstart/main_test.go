@@ -1,0 +1,41 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/optimist-go/optimist/examples/internal/demotest"
+	"github.com/optimist-go/optimist/mock"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	demotest.Output(t, run, nil,
+		"final count 80 of 80;",
+		`both changed /tags (ours ["hardware","office"], theirs ["hardware","urgent"])`,
+		`saved: {"title":"Printer jammed on floor 3","tags":["hardware","urgent","office"]}`,
+		"POST /jobs: 202 Accepted, status at /jobs/1\n   running 25%\n   running 50%\n   running 75%\n   succeeded 100%\n",
+		`result: {"file":"report.csv","rows":1200}`,
+	)
+}
+
+// The example runs against a server it did not start, and again.
+func TestRunWithURL(t *testing.T) {
+	t.Parallel()
+	srv := mock.NewServer(mock.WithRequireIfMatch())
+	t.Cleanup(srv.Close)
+	for range 2 {
+		demotest.Output(t, run, []string{"-url", srv.URL}, "final count 80 of 80;", "succeeded 100%")
+	}
+	body, _, ok := srv.Document("/quickstart/tickets/7")
+	require.True(t, ok)
+	require.JSONEq(t, `{"title":"Printer jammed on floor 3","tags":["hardware","urgent","office"]}`, string(body))
+}
+
+func TestRunBadFlag(t *testing.T) {
+	t.Parallel()
+	demotest.Fails(t, run, "-nope")
+}
