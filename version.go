@@ -51,7 +51,9 @@ func ETagHeader() VersionToken { return VersionToken{} }
 // Kubernetes. A write carries it in its body. The version is the member's
 // JSON text, so a string stays a string and a number a number. A write
 // answer without the member is read as an acknowledgement: the version is
-// its "rev" member (CouchDB's answer) or else its ETag header.
+// its "rev" member (CouchDB's answer) or else its ETag header. A write
+// without a body, a DELETE, carries the version as If-Match, as CouchDB
+// accepts it.
 func JSONField(pointer string) VersionToken {
 	return VersionToken{
 		Field: pointer,
@@ -69,6 +71,12 @@ func JSONField(pointer string) VersionToken {
 			return "", false
 		},
 		Write: func(w *VersionedWrite, version string) error {
+			if len(w.Body) == 0 {
+				text := version
+				_ = json.Unmarshal([]byte(version), &text) // a JSON string: its text
+				w.Header.Set("If-Match", `"`+text+`"`)
+				return nil
+			}
 			body, err := setJSONMember(w.Body, pointer, json.RawMessage(version))
 			w.Body = body
 			return err

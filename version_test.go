@@ -236,3 +236,23 @@ func mustMember(t *testing.T, doc []byte, name string) json.RawMessage {
 	require.True(t, ok, "%s has no %q", doc, name)
 	return v
 }
+
+func TestVersionFieldDeleteIsConditional(t *testing.T) {
+	t.Parallel()
+	s := mock.NewServer(mock.WithVersionField("/_rev"), mock.WithCouchDBResponses(), mock.WithoutETags())
+	t.Cleanup(s.Close)
+	require.NoError(t, s.Seed("/db/doc", []byte(`{"n":1}`)))
+	url := s.URL + "/db/doc"
+	c := optimist.New(optimist.WithVersionToken(optimist.JSONField("/_rev")))
+	_, err := c.Get(t.Context(), url, nil)
+	require.NoError(t, err)
+	v, _ := c.Remembered(url)
+	_, err = c.Delete(t.Context(), url)
+	require.NoError(t, err)
+	log := s.Requests()
+	del := log[len(log)-1]
+	require.Equal(t, http.MethodDelete, del.Method)
+	var rev string
+	require.NoError(t, json.Unmarshal([]byte(v.ETag), &rev))
+	require.Equal(t, `"`+rev+`"`, del.Header.Get("If-Match"))
+}
