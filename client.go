@@ -336,7 +336,42 @@ func redactURL(rawURL string) string {
 		return "(invalid URL)"
 	}
 	u.User = nil
+	if u.RawQuery != "" {
+		q, redacted := u.Query(), false
+		for name, values := range q {
+			if secretParam(name) {
+				for i := range values {
+					values[i] = "REDACTED"
+				}
+				redacted = true
+			}
+		}
+		if redacted {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.String()
+}
+
+// secretParam reports whether a query parameter's name says it may carry
+// a credential: access_token, api_key, sig, X-Amz-Signature, ...
+func secretParam(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range [...]string{"token", "key", "secret", "sig", "pass", "auth", "credential", "session", "code"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseError is url.Parse's error without the *url.Error around it,
+// which quotes the raw URL, password and all.
+func parseError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
 }
 
 func isJSON(h http.Header) bool {

@@ -124,10 +124,17 @@ func (e *StatusError) Is(target error) bool {
 
 // IsVersionConflict reports whether the response says the resource changed
 // since the version the request named: a 412, or a 409 to a conditional
-// request that the client did not show to be a business-rule conflict.
+// request that the client did not show to be a business-rule conflict. A
+// 409 saying that a request with the same Idempotency-Key is still being
+// processed is none.
 func (e *StatusError) IsVersionConflict() bool {
-	return e.versionConflict &&
-		(e.StatusCode == http.StatusConflict || e.StatusCode == http.StatusPreconditionFailed)
+	switch {
+	case !e.versionConflict:
+		return false
+	case e.StatusCode == http.StatusPreconditionFailed:
+		return true
+	}
+	return e.StatusCode == http.StatusConflict && !mentionsIdempotency(e.Body)
 }
 
 // TransportError is returned when a request got no answer: the
@@ -144,9 +151,10 @@ type TransportError struct {
 	Err error
 }
 
-// Error describes the fault and the attempts made.
+// Error describes the fault and the attempts made. It leaves out the URL
+// net/http puts in its errors, which keeps the user name and the query.
 func (e *TransportError) Error() string {
-	return fmt.Sprintf("optimist: %s %s: no answer after %d attempt(s): %v", e.Method, e.URL, e.Attempts, e.Err)
+	return fmt.Sprintf("optimist: %s %s: no answer after %d attempt(s): %s", e.Method, e.URL, e.Attempts, faultText(e.Err))
 }
 
 // Unwrap returns the last fault.

@@ -55,7 +55,9 @@ func truncate(s string, n int) string {
 // Version is what the client remembers of one resource: its validators and
 // the JSON body it last read or wrote, the base of a later three-way merge.
 type Version struct {
-	// ETag is the entity-tag as the server sent it; empty when none.
+	// ETag is the entity-tag as the server sent it; empty when none. With
+	// a [VersionToken] other than [ETagHeader], it is the version that
+	// token read (for [JSONField], the member's JSON text).
 	ETag ETag
 	// LastModified is the Last-Modified header as the server sent it.
 	LastModified string
@@ -64,9 +66,11 @@ type Version struct {
 	Body []byte
 }
 
-// size is the number of bytes the version is charged in the memory.
+// size is the number of bytes the version is charged in the memory. The
+// body is charged its capacity, which it holds on to: a body read without
+// a Content-Length has room to spare.
 func (v Version) size(key string) int64 {
-	return int64(len(key) + len(v.ETag) + len(v.LastModified) + len(v.Body) + entryOverhead)
+	return int64(len(key) + len(v.ETag) + len(v.LastModified) + cap(v.Body) + entryOverhead)
 }
 
 // entryOverhead approximates the bookkeeping bytes of one memory entry.

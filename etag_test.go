@@ -3,6 +3,7 @@ package optimist
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,4 +126,38 @@ func TestCanonicalURL(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tt.want, canonicalURL(u), tt.in)
 	}
+}
+
+// FuzzParseETag: any header value is either an error matching
+// ErrInvalidETag, with a bounded message, or an entity-tag that is the
+// trimmed value itself, safe to send back in If-Match as it is.
+func FuzzParseETag(f *testing.F) {
+	for _, s := range []string{`"abc"`, `W/"abc"`, `""`, ` "x" `, "\"caf\xc3\xa9\"", `abc`, `w/"a"`,
+		`"a"b"`, `"a b"`, `"`, ``, `W/`, `W/""`, "\"a\r\nX-Injected: 1\"", `"` + strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tag, err := ParseETag(s)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidETag)
+			require.Empty(t, tag)
+			require.Less(t, len(err.Error()), 400, "the message quotes a bounded prefix")
+			return
+		}
+		require.Equal(t, strings.TrimSpace(s), string(tag))
+		opaque := strings.TrimPrefix(string(tag), "W/")
+		require.GreaterOrEqual(t, len(opaque), 2)
+		require.Equal(t, byte('"'), opaque[0])
+		require.Equal(t, byte('"'), opaque[len(opaque)-1])
+		require.Equal(t, 2, strings.Count(opaque, `"`))
+		for i := 0; i < len(tag); i++ {
+			require.False(t, tag[i] < 0x21 || tag[i] == 0x7f, "byte %#x in %q", tag[i], tag)
+		}
+		again, err := ParseETag(string(tag))
+		require.NoError(t, err)
+		require.Equal(t, tag, again)
+		require.Equal(t, strings.HasPrefix(string(tag), "W/"), tag.IsWeak())
+		require.True(t, tag.WeakEquals(tag))
+		require.Equal(t, !tag.IsWeak(), tag.Equals(tag))
+	})
 }

@@ -32,7 +32,7 @@ type request struct {
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("optimist: %s: invalid URL: %w", method, err)
+		return nil, fmt.Errorf("optimist: %s: invalid URL: %w", method, parseError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
@@ -155,7 +155,7 @@ func (c *Client) readResponse(r *request, resp *http.Response, st *exchangeState
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Attempts: st.attempts, raw: resp, req: r}
 	limit, strict := c.maxBodyBytes, true
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		limit, strict = DefaultMaxErrorBodyBytes, false
+		limit, strict = min(DefaultMaxErrorBodyBytes, c.maxBodyBytes), false
 	}
 	if r.method == http.MethodHead {
 		return out, nil

@@ -8,7 +8,8 @@ import (
 
 // Credentials stay with their origin. An origin is a URL's scheme, host and
 // port (RFC 6454); a request that leaves it, by redirect or to a status URL,
-// is stripped of every header that carries a credential.
+// is stripped of every header that carries a credential, and a redirect
+// to another origin carries no Referer.
 
 // alwaysSecret are the headers that always carry credentials.
 var alwaysSecret = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
@@ -83,6 +84,9 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 		}
 		if !sameOrigin(req.URL, via[0].URL) {
 			c.stripSecrets(req.Header)
+			// net/http sets Referer to the URL redirected from, query
+			// (and any token in it) included.
+			req.Header.Del("Referer")
 		}
 		if next != nil {
 			return next(req, via)

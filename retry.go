@@ -204,6 +204,12 @@ func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settleme
 		return refetchAgain, nil
 	case conflict.ambiguous && l.landed(theirs):
 		return settled, nil
+	case conflict.ambiguous:
+		// The server's document is not ours, but an earlier copy of the
+		// write may have been applied before another writer's: resolving
+		// would apply the change twice. Only an Idempotency-Key (which
+		// clears the ambiguity) could tell.
+		return settled, l.giveUp(conflict, "outcome unknown: an earlier copy of the write may have been applied, its answer lost", conflict)
 	}
 	return toResolve, nil
 }

@@ -124,7 +124,7 @@ func statusURLOf(resp *Response, fn StatusURLFunc) (string, bool) {
 func resolveHTTP(base *url.URL, raw string) (*url.URL, error) {
 	ref, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("optimist: invalid operation URL: %w", err)
+		return nil, fmt.Errorf("optimist: invalid operation URL: %w", parseError(err))
 	}
 	u := base.ResolveReference(ref)
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

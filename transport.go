@@ -1,14 +1,18 @@
 package optimist
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +63,10 @@ type exchangeState struct {
 	// ambiguous says an earlier attempt may have been applied by the server
 	// although no answer to it arrived.
 	ambiguous bool
+	// wait and cause are the wait before the next retry and what made it
+	// necessary, set by checkRetry for prepareRetry.
+	wait  time.Duration
+	cause string
 }
 
 type exchangeStateKey struct{}
@@ -72,22 +80,29 @@ func stateFrom(ctx context.Context) *exchangeState {
 }
 
 // newRetryClient builds the go-retryablehttp client with optimist's policy.
+// The waits between retries go through the client's sleep (see
+// [WithClock]) in prepareRetry, so go-retryablehttp's own wait is zero.
 func (c *Client) newRetryClient(hc *http.Client) *retryablehttp.Client {
 	return &retryablehttp.Client{
 		HTTPClient:   hc,
 		RetryMax:     c.maxRetries,
-		RetryWaitMin: 0,
-		RetryWaitMax: c.maxRetryAfter,
 		CheckRetry:   c.checkRetry,
-		Backoff:      c.retryWait,
+		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
+		PrepareRetry: c.prepareRetry,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 }
 
+// CloseIdleConnections closes the connections the client keeps for reuse
+// and that are idle now, as [http.Client.CloseIdleConnections] does. The
+// client stays usable; connections in use are left alone.
+func (c *Client) CloseIdleConnections() { c.retry.HTTPClient.CloseIdleConnections() }
+
 // checkRetry decides whether a transport attempt is tried again. Faults that
-// are retried: connection errors, 429, 500, 502, 503 and 504. A request
-// that is not replayable is only sent again when its connection could not
-// be made, so it cannot have reached the server.
+// are retried: connection errors, 429, 500, 502, 503 and 504, and a 409 that
+// says a request with the same Idempotency-Key is still being processed. A
+// request that is not replayable is only sent again when its connection
+// could not be made, so it cannot have reached the server.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateFrom(ctx)
 	st.attempts++
@@ -95,22 +110,32 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, ctxErr
 	}
 	if err != nil {
-		if !retryableError(err) {
-			return false, err
-		}
-		if notSent(err) {
-			return true, nil
-		}
-		if !st.replayable {
-			return false, err
-		}
-		st.ambiguous = true
-		return true, nil
+		return c.retryFault(st, err)
 	}
+	return c.retryStatus(st, resp)
+}
+
+// retryFault decides on an attempt that got no answer.
+func (c *Client) retryFault(st *exchangeState, err error) (bool, error) {
+	sent := !notSent(err)
+	if !retryableError(err) || (sent && !st.replayable) {
+		return false, err
+	}
+	st.ambiguous = st.ambiguous || sent
+	st.wait, st.cause = c.backoff(st.attempts), faultText(err)
+	return true, nil
+}
+
+// retryStatus decides on an attempt answered with resp.
+func (c *Client) retryStatus(st *exchangeState, resp *http.Response) (bool, error) {
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
 		st.ambiguous = st.ambiguous || st.replayable
+	case http.StatusConflict:
+		if !keyInUse(resp) {
+			return false, nil
+		}
 	default:
 		return false, nil
 	}
@@ -121,18 +146,71 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if ok && wait > c.maxRetryAfter {
 		return false, &RetryAfterError{Wait: wait, Max: c.maxRetryAfter}
 	}
+	if !ok {
+		wait = c.backoff(st.attempts)
+	}
+	st.wait, st.cause = wait, resp.Status
 	return true, nil
 }
 
-// retryWait is the go-retryablehttp Backoff: the server's Retry-After when
-// it gave one (checkRetry has clamped it), else the client's backoff.
-func (c *Client) retryWait(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if wait, ok := parseRetryAfter(resp.Header, c.now()); ok {
-			return wait
-		}
+// prepareRetry runs before a retry is sent: it logs the retry and waits,
+// the server's Retry-After when it gave one (checkRetry has clamped it),
+// else the client's backoff. A re-sent request with an Idempotency-Key
+// settles whether an earlier copy was applied, for a server that honours
+// the key answers a copy of an applied request with the first answer.
+func (c *Client) prepareRetry(req *http.Request) error {
+	ctx := req.Context()
+	st := stateFrom(ctx)
+	if hasIdempotencyKey(req.Header) {
+		st.ambiguous = false
 	}
-	return c.backoff(attempt + 1)
+	if c.logger != nil {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: retrying",
+			slog.String("method", req.Method), slog.String("url", redactURL(req.URL.String())),
+			slog.Int("attempt", st.attempts+1), slog.String("cause", st.cause),
+			slog.Duration("wait", st.wait))
+	}
+	return c.sleep(ctx, st.wait)
+}
+
+func hasIdempotencyKey(h http.Header) bool {
+	return h.Get("Idempotency-Key") != "" || h.Get("X-Idempotency-Key") != ""
+}
+
+// keyInUseProbe is how much of a 409 answer keyInUse reads.
+const keyInUseProbe = 4 << 10
+
+// keyInUse reports whether resp, a 409 answer, says that a request with
+// the same Idempotency-Key is still being processed
+// (draft-ietf-httpapi-idempotency-key-header): the request carried a key
+// and the start of the answer's body speaks of idempotency. The body stays
+// readable in full.
+func keyInUse(resp *http.Response) bool {
+	if resp.Request == nil || !hasIdempotencyKey(resp.Request.Header) || resp.Body == nil {
+		return false
+	}
+	probe, err := io.ReadAll(io.LimitReader(resp.Body, keyInUseProbe))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(probe), resp.Body), resp.Body}
+	return err == nil && mentionsIdempotency(probe)
+}
+
+// mentionsIdempotency reports whether body speaks of idempotency, as the
+// problem details of a 409 for an Idempotency-Key in use do.
+func mentionsIdempotency(body []byte) bool {
+	return bytes.Contains(bytes.ToLower(body), []byte("idempoten"))
+}
+
+// faultText describes a transport fault without the *url.Error wrapper
+// net/http adds, which repeats the URL with its user name and query.
+func faultText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // RetryAfterError is returned when a server asks for a longer wait than the

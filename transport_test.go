@@ -2,6 +2,8 @@ package optimist
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +57,43 @@ func TestExponentialBackoffIsFullJitter(t *testing.T) {
 	ms := int64(time.Millisecond)
 	require.Equal(t, []int64{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1000 * ms, 1000 * ms}, ceilings)
 	require.Equal(t, time.Second-1, b(1000), "no overflow for large attempts")
+}
+
+// FuzzParseRetryAfter: whatever the server sends, the wait is never
+// negative, is zero when there is none, and a valid delta-seconds value
+// means exactly that many seconds (the largest Duration when it overflows).
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"3", "0", "-1", "soon", "12abc", "31536000", "9223372036854775807",
+		"99999999999999999999", "Mon, 23 Nov 2026 12:00:10 GMT", "Monday, 23-Nov-26 12:01:00 GMT",
+		"Mon Nov 23 12:00:05 2026", "Fri, 31 Dec 9999 23:59:59 GMT", " 5 ", "+5", "1e3", ""} {
+		f.Add(s, "", int64(1795437600))
+	}
+	f.Add("9", "250", int64(0))
+	f.Add("", "-5", int64(0))
+	f.Fuzz(func(t *testing.T, value, ms string, nowUnix int64) {
+		h := http.Header{}
+		if value != "" {
+			h.Set("Retry-After", value)
+		}
+		if ms != "" {
+			h.Set("Retry-After-Ms", ms)
+		}
+		wait, ok := parseRetryAfter(h, time.Unix(nowUnix, 0))
+		require.GreaterOrEqual(t, wait, time.Duration(0))
+		if !ok {
+			require.Zero(t, wait)
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(ms), 10, 64); err == nil && n >= 0 {
+			require.True(t, ok)
+			require.Equal(t, saturatingDuration(n, time.Millisecond), wait)
+			return
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64); err == nil {
+			require.Equal(t, n >= 0, ok)
+			if n >= 0 {
+				require.Equal(t, saturatingDuration(n, time.Second), wait)
+				require.True(t, n > int64(1<<63-1)/int64(time.Second) || wait == time.Duration(n)*time.Second)
+			}
+		}
+	})
 }
