@@ -303,8 +303,11 @@ func (op *Operation) Result() (*Response, error) {
 // response's Retry-After asked, else the 202's, else a growing interval
 // (see [WithPollInterval]); a Retry-After is cut to [WithMaxRetryAfter],
 // and no wait is shorter than [WithMinPollInterval]. A resumed operation
-// polls once without waiting first. Wait stops with an error when ctx ends
-// or the operation outlasts [WithMaxPollTime]; it can then be called again.
+// polls once without waiting first. Wait stops with an error when ctx ends,
+// when the operation outlasts [WithMaxPollTime], or when a poll fails after
+// its own transport retries (the status endpoint keeps failing, or answers
+// what cannot be decoded); the operation is then not done, and Wait can be
+// called again.
 func (op *Operation) Wait(ctx context.Context) (*Response, error) {
 	for !op.done {
 		if op.attempts > 0 || op.waitFirst {
