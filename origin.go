@@ -41,22 +41,6 @@ func (c *Client) stripSecrets(h http.Header) {
 	}
 }
 
-// isSecret reports whether a header carries a credential.
-func (c *Client) isSecret(name string) bool {
-	name = http.CanonicalHeaderKey(name)
-	for _, s := range alwaysSecret {
-		if s == name {
-			return true
-		}
-	}
-	for _, s := range c.secretHeaders {
-		if s == name {
-			return true
-		}
-	}
-	return name == "Set-Cookie"
-}
-
 // redirectError is a redirect the client refuses to follow.
 type redirectError struct{ reason string }
 
