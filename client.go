@@ -43,13 +43,17 @@ type Client struct {
 	clockNow         func() time.Time
 	sleep            func(ctx context.Context, d time.Duration) error
 	secretHeaders    []string
-	poll             pollConfig
-	groupCommit      bool
-	groups           groups
-	idempotencyKeys  bool
-	versionToken     VersionToken
-	versionRoutes    []versionRoute
-	queuedHook       func(pending int) // tests: called as an update queues
+	// credentialHeaders are the request headers that say who is asking:
+	// Authorization, Proxy-Authorization, Cookie and the secret headers.
+	credentialHeaders     []string
+	representationAnswers bool
+	poll                  pollConfig
+	groupCommit           bool
+	groups                groups
+	idempotencyKeys       bool
+	versionToken          VersionToken
+	versionRoutes         []versionRoute
+	queuedHook            func(pending int) // tests: called as an update queues
 }
 
 // New returns a Client configured by opts; see each [Option] for its
@@ -95,6 +99,7 @@ func New(opts ...Option) *Client {
 	if c.sleep == nil {
 		c.sleep = sleepContext
 	}
+	c.credentialHeaders = append([]string{"Authorization", "Proxy-Authorization", "Cookie"}, c.secretHeaders...)
 	c.memory = newMemory(c.memoryEntries, c.memoryBytes)
 	c.retry = c.newRetryClient(c.wrapHTTPClient(c.httpClient))
 	return c
@@ -102,7 +107,10 @@ func New(opts ...Option) *Client {
 
 func (c *Client) now() time.Time { return c.clockNow() }
 
-// Remembered returns what the client remembers of the resource at rawURL.
+// Remembered returns what the client remembers of the resource at rawURL
+// for requests without credentials. Records made by requests that carried
+// credentials (Authorization, Cookie, a secret header) are kept apart, one
+// per set of credentials, and are not returned here.
 func (c *Client) Remembered(rawURL string) (Version, bool) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -111,11 +119,11 @@ func (c *Client) Remembered(rawURL string) (Version, bool) {
 	return c.memory.get(canonicalURL(u))
 }
 
-// Forget drops what the client remembers of the resource at rawURL, so the
-// next write to it re-reads first or goes out unconditionally.
+// Forget drops every record of the resource at rawURL, those made with
+// credentials included, so that the next write to it must read it first.
 func (c *Client) Forget(rawURL string) {
 	if u, err := url.Parse(rawURL); err == nil {
-		c.memory.forget(canonicalURL(u))
+		c.memory.forgetResource(canonicalURL(u))
 	}
 }
 
@@ -135,29 +143,54 @@ type Response struct {
 	// Attempts is how many times the final request was sent, transport
 	// retries included.
 	Attempts int
+	// Revalidated reports that the server answered 304 Not Modified to the
+	// remembered ETag: StatusCode is 304 and Body is the remembered
+	// representation, which the 304 proved current.
+	Revalidated bool
 
 	raw *http.Response
 	req *request // what was sent, for following a 202 later
 }
 
 // Get reads the JSON resource at url into out (nil out skips decoding) and
-// remembers its ETag, Last-Modified and body. A non-2xx answer is a
-// [*StatusError]; a malformed ETag, [ErrInvalidETag]; a body over the
-// limit, [ErrBodyTooLarge].
+// remembers its ETag, Last-Modified and body. When it remembers the
+// resource's ETag and body already, it revalidates them: the request
+// carries If-None-Match, and a 304 Not Modified answer decodes the
+// remembered body, the Response saying so ([Response.Revalidated]). A
+// non-2xx answer is a [*StatusError]; a malformed ETag, [ErrInvalidETag];
+// a body over the limit, [ErrBodyTooLarge].
 func (c *Client) Get(ctx context.Context, url string, out any, opts ...RequestOption) (*Response, error) {
 	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
 	if err != nil {
 		return nil, err
 	}
+	c.revalidate(r)
 	return c.decode(c.do(ctx, r))(out)
 }
 
+// revalidate makes the read r conditional on the remembered version, when
+// the client remembers its ETag and body and r has no condition of its own.
+// The comparison is weak (RFC 9110, section 13.1.2), as it should be for a
+// read.
+func (c *Client) revalidate(r *request) {
+	if !r.token.isETag() || r.header.Get("If-None-Match") != "" || r.header.Get("If-Modified-Since") != "" {
+		return
+	}
+	if v, ok := c.recall(r); ok && v.ETag != "" && v.Body != nil {
+		r.header.Set("If-None-Match", string(v.ETag))
+		r.revalidate = &v
+	}
+}
+
 // Put replaces the resource at url with in (JSON-encoded; []byte and
-// json.RawMessage are sent as they are) and decodes the answer into out.
-// The write carries If-Match with the remembered ETag (If-Unmodified-Since
-// when only Last-Modified is known). A version conflict is resolved by the
-// client's [Resolver] and the write retried; what cannot be resolved is a
-// [*ConflictError] matching [ErrConflict].
+// json.RawMessage are sent as they are, copied) and decodes the answer
+// into out. The write carries If-Match with the remembered ETag
+// (If-Unmodified-Since when only Last-Modified is known); with no version
+// known it is not sent and the error matches [ErrNoVersion]. A version
+// conflict is resolved by the client's [Resolver] and the write retried;
+// what cannot be resolved is a [*ConflictError] matching [ErrConflict]. A
+// write that may have been applied although the client cannot tell is an
+// [*OutcomeUnknownError].
 //
 // The write is conditional on the newest version of url this client knows.
 // When goroutines sharing a client read-modify-write one URL at once, pin
@@ -183,6 +216,12 @@ func (c *Client) Post(ctx context.Context, url string, in, out any, opts ...Requ
 // Delete deletes the resource at url, with If-Match as for [Client.Put],
 // and forgets it. A conflict is not resolved: deleting a resource that
 // changed since it was read is returned as an error matching [ErrConflict].
+// With no version known, Delete sends nothing and returns an error
+// matching [ErrNoVersion]: an unconditional delete of a resource someone
+// just changed would lose their change ([Unconditional] forces it). When
+// an earlier copy's answer was lost and the re-sent DELETE finds the
+// resource gone (404 or 410), the resource is gone as asked: Delete returns
+// that answer and no error.
 func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) (*Response, error) {
 	r, err := c.newRequest(ctx, http.MethodDelete, url, nil, opts)
 	if err != nil {
@@ -208,7 +247,11 @@ func (c *Client) sendJSON(ctx context.Context, method, url string, in, out any, 
 // Like [http.Client.Do], it returns a non-2xx answer as a response, not an
 // error. Its signature is that of the HttpRequestDoer interface generated
 // API clients accept. Request options travel in req's context; see
-// [WithOptions]. A precondition header set on req is sent as it is.
+// [WithOptions]. A precondition header set on req is sent as it is; a
+// write without one carries the remembered version through the client's
+// [VersionToken], as [Client.Put] does, and fails with [ErrNoVersion] when
+// none is known. Do adds no If-None-Match of its own: a 304 answer to the
+// caller's is passed through as it is.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	body, err := requestBody(req)
@@ -218,7 +261,6 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	r := &request{
 		method: req.Method,
 		url:    req.URL,
-		key:    canonicalURL(req.URL),
 		header: req.Header.Clone(),
 		body:   body,
 		opts:   collectOptions(ctx, false, nil), // a generated client expects the 202
@@ -226,7 +268,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if r.header == nil {
 		r.header = make(http.Header)
 	}
+	r.token = c.tokenFor(req.URL, &r.opts)
 	r.applyOptionHeaders()
+	r.key = c.resourceKey(r.url, r.header)
 	resp, err := c.do(ctx, r)
 	var statusErr *StatusError
 	if resp == nil || (err != nil && !errors.As(err, &statusErr)) {
@@ -268,7 +312,9 @@ func (c *Client) decode(resp *Response, err error) func(out any) (*Response, err
 	}
 }
 
-// encodeJSON encodes in; []byte and json.RawMessage must already be JSON.
+// encodeJSON encodes in. []byte and json.RawMessage must already be JSON;
+// they are copied, for the client keeps what it sent as the resource's
+// document and the caller may reuse its buffer.
 func encodeJSON(in any) ([]byte, error) {
 	var raw []byte
 	switch v := in.(type) {
@@ -284,7 +330,7 @@ func encodeJSON(in any) ([]byte, error) {
 	if !json.Valid(raw) {
 		return nil, fmt.Errorf("%w: request body", ErrNotJSON)
 	}
-	return raw, nil
+	return bytes.Clone(raw), nil
 }
 
 func requestBody(req *http.Request) ([]byte, error) {

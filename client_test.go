@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,18 +191,88 @@ func TestWriteAnswerUpdatesMemory(t *testing.T) {
 	}
 }
 
+// lastModifiedOnlyServer knows /r by Last-Modified at first and wants
+// If-Match on writes: a PUT with If-Unmodified-Since gets 428. Its later
+// GETs answer reread.
+func lastModifiedOnlyServer(t *testing.T, reread http.HandlerFunc) (url string, puts *atomic.Int32) {
+	t.Helper()
+	puts = new(atomic.Int32)
+	var gets atomic.Int32
+	ts := newFuncServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && gets.Add(1) == 1:
+			w.Header().Set("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"title":"r","count":1}`)
+		case r.Method == http.MethodGet:
+			reread(w, r)
+		case r.Header.Get("If-Match") == "":
+			puts.Add(1)
+			w.WriteHeader(http.StatusPreconditionRequired)
+		default:
+			puts.Add(1)
+			w.Header().Set("ETag", `"2"`)
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	return ts.URL + "/r", puts
+}
+
 func TestPreconditionRequiredReadsThenWritesOnce(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, mock.WithRequireIfMatch())
-	url := seed(t, s, "/docs/r", `{"title":"r","count":1}`)
-	c := newClient(s)
-
-	_, err := c.Put(t.Context(), url, doc{Title: "r", Count: 5}, nil)
+	url, puts := lastModifiedOnlyServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("ETag", `"1"`)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"title":"r","count":1}`)
+	})
+	c := optimist.New()
+	_, err := c.Get(t.Context(), url, nil)
 	require.NoError(t, err)
-	require.Equal(t, 1, s.Count(http.MethodPut, http.StatusPreconditionRequired))
-	require.Equal(t, 1, s.Count(http.MethodGet, 0))
-	require.Equal(t, 1, s.Count(http.MethodPut, http.StatusOK))
-	require.NotEmpty(t, lastRequest(t, s, http.MethodPut).Header.Get("If-Match"))
+	_, err = c.Put(t.Context(), url, doc{Title: "r", Count: 5}, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, puts.Load(), "the 428 and the conditional write")
+	v, ok := c.Remembered(url)
+	require.True(t, ok)
+	require.Equal(t, optimist.ETag(`"2"`), v.ETag)
+}
+
+// Issue 11, case 10: when the read a 428 asks for fails, the caller sees
+// why, not only the 428.
+func TestPreconditionRequiredKeepsTheReadError(t *testing.T) {
+	t.Parallel()
+	url, puts := lastModifiedOnlyServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+	})
+	c := optimist.New()
+	_, err := c.Get(t.Context(), url, nil)
+	require.NoError(t, err)
+	_, err = c.Put(t.Context(), url, doc{Title: "r", Count: 5}, nil)
+	require.ErrorIs(t, err, optimist.ErrPreconditionFailed, "the 428")
+	require.Equal(t, []int{http.StatusPreconditionRequired, http.StatusForbidden}, statusesIn(err))
+	require.EqualValues(t, 1, puts.Load())
+}
+
+// statusesIn lists the status codes of every *StatusError in err's tree.
+func statusesIn(err error) []int {
+	var codes []int
+	var walk func(error)
+	walk = func(err error) {
+		if se, ok := err.(*optimist.StatusError); ok {
+			codes = append(codes, se.StatusCode)
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				walk(inner)
+			}
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				walk(inner)
+			}
+		}
+	}
+	walk(err)
+	return codes
 }
 
 func TestNotFoundForgets(t *testing.T) {

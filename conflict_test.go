@@ -195,7 +195,10 @@ func TestTrueConflictNamesThePath(t *testing.T) {
 	require.Equal(t, []string{"/title"}, events[0].Paths)
 }
 
-func TestLostResponseWritesOnce(t *testing.T) {
+// A write whose answer was lost, re-sent and refused with 412, may or may
+// not have been applied as far as the client can tell: it says so, and
+// does not resolve the 412 as a conflict (which would apply it twice).
+func TestLostAnswerIsOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	for _, viaUpdate := range []bool{false, true} {
 		t.Run(fmt.Sprintf("update %v", viaUpdate), func(t *testing.T) {
@@ -212,7 +215,12 @@ func TestLostResponseWritesOnce(t *testing.T) {
 			} else {
 				_, err = c.Put(t.Context(), url, counter{N: 2}, nil)
 			}
-			require.NoError(t, err)
+			require.ErrorIs(t, err, optimist.ErrOutcomeUnknown)
+			require.NotErrorIs(t, err, optimist.ErrConflict, "retrying on it could apply the change twice")
+			var unknown *optimist.OutcomeUnknownError
+			require.ErrorAs(t, err, &unknown)
+			require.Equal(t, http.StatusPreconditionFailed, unknown.StatusCode)
+			require.Equal(t, 2, unknown.Attempts)
 			body, _, _ := s.Document("/counters/l")
 			require.JSONEq(t, `{"n":2}`, string(body), "applied once")
 			require.Equal(t, 2, s.Count(http.MethodPut, 0), "the lost write and its rejected copy")
@@ -266,13 +274,16 @@ func TestWeakETagRefusedUntilBound(t *testing.T) {
 	require.Equal(t, 1, s.Count(http.MethodPut, 0), "nothing to resolve: the same version was refused")
 }
 
-func TestConflictRepresentationSkipsRefetch(t *testing.T) {
+// A conflict answer that carries the current document and its ETag is
+// still an error answer: the client reads the resource again rather than
+// take an error body for the document.
+func TestConflictAnswerIsNotTheDocument(t *testing.T) {
 	t.Parallel()
 	s, c, url := conflicted(t, `{"title":"base","count":9}`, mock.WithConflictRepresentation())
 	gets := s.Count(http.MethodGet, 0)
 	_, err := c.Put(t.Context(), url, doc{Title: "ours", Count: 1}, nil)
 	require.NoError(t, err)
-	require.Equal(t, gets, s.Count(http.MethodGet, 0), "no refetch")
+	require.Equal(t, gets+1, s.Count(http.MethodGet, 0), "one refetch")
 	body, _, _ := s.Document("/docs/a")
 	require.JSONEq(t, `{"title":"ours","count":9}`, string(body))
 }

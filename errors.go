@@ -48,7 +48,51 @@ var (
 	// ErrOperationFailed is matched by an [*OperationError]: an asynchronous
 	// operation that ended in a failed or cancelled state.
 	ErrOperationFailed = errors.New("optimist: operation failed")
+
+	// ErrNoVersion is matched when a write would go out with no
+	// precondition because the client knows no version of the resource: it
+	// never read it, or forgot it. Read the resource first, use [Update],
+	// name the version with [IfMatch], create with [CreateOnly], or force
+	// the write with [Unconditional].
+	ErrNoVersion = errors.New("optimist: no known version to write conditionally")
+
+	// ErrOutcomeUnknown is matched by an [*OutcomeUnknownError]: a write
+	// that may or may not have been applied. It does not match
+	// [ErrConflict]: writing again may apply the change twice.
+	ErrOutcomeUnknown = errors.New("optimist: outcome unknown")
 )
+
+// OutcomeUnknownError is returned when a write may have been applied but
+// the client cannot prove whether it was: an attempt reached the server
+// and its answer was lost, and what came after (a re-send's 412, a 503, no
+// answer at all) does not settle it. It matches [ErrOutcomeUnknown]; Unwrap
+// gives the last error (a [*StatusError] or [*TransportError]), which does
+// not match [ErrConflict]. Read the resource to learn what it holds; an
+// Idempotency-Key ([WithIdempotencyKeys]) lets a server settle the question
+// for the client.
+type OutcomeUnknownError struct {
+	// Method and URL identify the write; the URL carries no credentials.
+	Method string
+	URL    string
+	// Attempts is how many times the write was sent.
+	Attempts int
+	// StatusCode is the status of the last answer, 0 when none came.
+	StatusCode int
+	// Err is the last error.
+	Err error
+}
+
+// Error says that the outcome is unknown and what was seen last.
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("optimist: %s %s: outcome unknown: an attempt may have been applied, its answer lost (%d attempt(s)): %v",
+		e.Method, e.URL, e.Attempts, e.Err)
+}
+
+// Is matches [ErrOutcomeUnknown].
+func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// Unwrap returns the last error.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // StatusError is the error for a response whose status is not 2xx. Use
 // [errors.As] to read it; [errors.Is] matches it against [ErrConflict]
@@ -76,11 +120,9 @@ type StatusError struct {
 	RetryAfter time.Duration
 
 	// versionConflict records whether a 409 or 412 is a version conflict
-	// (true unless the client showed it is a business-rule answer).
+	// (true unless the client showed it is a business-rule answer, or the
+	// answer to a write whose outcome is unknown).
 	versionConflict bool
-	// ambiguous records that an earlier transport attempt of the request
-	// may have been applied although its answer was lost.
-	ambiguous bool
 }
 
 // Error describes the failed request without its body or credentials.

@@ -64,13 +64,21 @@ type Version struct {
 	// Body is the representation, or nil when it is not known. It is
 	// shared: do not modify it.
 	Body []byte
+
+	// vary holds the request header names the answer varied on, each
+	// followed by the value the request had (see varyOf).
+	vary []string
 }
 
 // size is the number of bytes the version is charged in the memory. The
 // body is charged its capacity, which it holds on to: a body read without
 // a Content-Length has room to spare.
 func (v Version) size(key string) int64 {
-	return int64(len(key) + len(v.ETag) + len(v.LastModified) + cap(v.Body) + entryOverhead)
+	n := len(key) + len(v.ETag) + len(v.LastModified) + cap(v.Body) + entryOverhead
+	for _, s := range v.vary {
+		n += len(s) + 16
+	}
+	return int64(n)
 }
 
 // entryOverhead approximates the bookkeeping bytes of one memory entry.
@@ -144,6 +152,20 @@ func (m *memory) forget(key string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.removeLocked(key)
+}
+
+// forgetResource drops every record of the resource whose canonical URL
+// is key: the one made without credentials and those made with them.
+func (m *memory) forgetResource(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.removeLocked(key)
+	prefix := key + " "
+	for k := range m.entries {
+		if strings.HasPrefix(k, prefix) {
+			m.removeLocked(k)
+		}
+	}
 }
 
 func (m *memory) removeLocked(key string) {

@@ -3,15 +3,12 @@ package optimist
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/go-retryablehttp"
 	"io"
 	"net/http"
 	"net/url"
-
-	jsonpatch "github.com/evanphx/json-patch/v5"
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // request is one logical HTTP request: what is sent, and again on a retry.
@@ -27,6 +24,9 @@ type request struct {
 	// sendURL the URL with it when the token is a query parameter.
 	version string
 	sendURL *url.URL
+	// revalidate is the record a read is conditional on (If-None-Match),
+	// so that a 304 answer can be taken as proof that it is current.
+	revalidate *Version
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
@@ -40,7 +40,6 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 	r := &request{
 		method: method,
 		url:    u,
-		key:    canonicalURL(u),
 		header: make(http.Header, 4),
 		body:   body,
 		opts:   collectOptions(ctx, true, opts),
@@ -56,6 +55,7 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 	}
 	r.token = c.tokenFor(u, &r.opts)
 	r.applyOptionHeaders()
+	r.key = c.resourceKey(u, r.header)
 	return r, nil
 }
 
@@ -106,23 +106,53 @@ func safeMethod(method string) bool {
 }
 
 // exchange sends r once, with transport retries, reads the answer in full
-// and updates the ETag memory from it. A non-2xx answer is returned with a
-// *StatusError.
+// and records what it proves (see observe). A non-2xx answer is returned
+// with a *StatusError; a write that may have been applied without the
+// client knowing, with an *OutcomeUnknownError.
 func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	header := c.sendHeader(r)
 	st := &exchangeState{replayable: r.replayable(header)}
 	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))
 	if err != nil {
-		return nil, c.transportError(r, st, resp, err)
+		return nil, c.outcome(r, st, 0, c.transportError(r, st, resp, err))
 	}
 	out, err := c.readResponse(r, resp, st)
 	if err != nil {
+		if !landedWrite(r, out) {
+			return out, err
+		}
+		out.Body = nil // the write landed; only its answer's body was cut
+	}
+	if err := c.observe(r, out); err != nil {
 		return out, err
 	}
-	if err := c.remember(r, out); err != nil {
-		return out, err
+	return out, c.outcome(r, st, out.StatusCode, c.statusError(r, out, st))
+}
+
+// landedWrite reports whether resp, whose body could not be read in full,
+// still proves that the write r was applied: its status line said 2xx.
+func landedWrite(r *request, resp *Response) bool {
+	return resp != nil && !safeMethod(r.method) && r.method != http.MethodPost &&
+		resp.StatusCode >= 200 && resp.StatusCode <= 299
+}
+
+// outcome is the error a write's exchange ends with. When an attempt may
+// have been applied with its answer lost and the exchange ended without a
+// 2xx answer (a 412 to the re-send, a 503, no answer at all), the client
+// cannot tell whether the write happened: err becomes an
+// *OutcomeUnknownError, and a 409 or 412 in it is no longer a version
+// conflict, since resolving it could apply the write twice.
+func (c *Client) outcome(r *request, st *exchangeState, status int, err error) error {
+	if err == nil || !st.ambiguous || safeMethod(r.method) {
+		return err
 	}
-	return out, c.statusError(r, out, st)
+	if se, ok := err.(*StatusError); ok {
+		se.versionConflict = false
+	}
+	return &OutcomeUnknownError{
+		Method: r.method, URL: redactURL(r.url.String()),
+		Attempts: st.attempts, StatusCode: status, Err: err,
+	}
 }
 
 // httpRequest builds the request to send without printing and parsing
@@ -194,9 +224,10 @@ func readLimited(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	return buf, nil
 }
 
-// statusError returns the *StatusError for a non-2xx answer, nil otherwise.
+// statusError returns the *StatusError for a non-2xx answer, nil for a
+// 2xx answer and for a 304 to a revalidation.
 func (c *Client) statusError(r *request, resp *Response, st *exchangeState) error {
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+	if (resp.StatusCode >= 200 && resp.StatusCode <= 299) || resp.Revalidated {
 		return nil
 	}
 	e := &StatusError{
@@ -208,7 +239,6 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 		Problem:         parseProblem(resp.Header.Get("Content-Type"), resp.Body),
 		Attempts:        resp.Attempts,
 		versionConflict: resp.StatusCode == http.StatusPreconditionFailed || r.conditional(),
-		ambiguous:       st.ambiguous,
 	}
 	e.Header.Del("Set-Cookie")
 	if wait, ok := parseRetryAfter(resp.Header, c.now()); ok {
@@ -228,66 +258,4 @@ func (c *Client) transportError(r *request, st *exchangeState, resp *http.Respon
 		}
 	}
 	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: err}
-}
-
-// remember updates the ETag memory from an answer to r.
-func (c *Client) remember(r *request, resp *Response) error {
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		c.memory.forget(r.key)
-		return nil
-	case resp.StatusCode < 200 || resp.StatusCode > 299 || r.method == http.MethodPost:
-		return nil
-	case r.method == http.MethodDelete:
-		c.memory.forget(r.key)
-		return nil
-	case r.method != http.MethodGet && r.method != http.MethodHead &&
-		r.method != http.MethodPut && r.method != http.MethodPatch:
-		return nil
-	}
-	v := Version{LastModified: resp.Header.Get("Last-Modified")}
-	tag, representation, err := r.readVersion(resp.Header, resp.Body)
-	if err != nil {
-		c.memory.forget(r.key)
-		return fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
-	}
-	v.ETag, resp.ETag = tag, tag
-	if v.ETag == "" && v.LastModified == "" {
-		c.memory.forget(r.key)
-		return nil
-	}
-	v.Body = c.rememberedBody(r, resp, v, representation)
-	c.memory.put(r.key, v)
-	return nil
-}
-
-// rememberedBody is the representation after r: the answer's body if it
-// is one, else what r wrote (a PATCH applied to the remembered base), with
-// the new version in it when the version is a member of the document.
-func (c *Client) rememberedBody(r *request, resp *Response, v Version, representation bool) []byte {
-	if representation {
-		return resp.Body
-	}
-	prev, ok := c.memory.get(r.key)
-	var written []byte
-	switch r.method {
-	case http.MethodHead:
-		if ok && prev.ETag != "" && prev.ETag == v.ETag {
-			return prev.Body
-		}
-	case http.MethodPut:
-		written = r.body
-	case http.MethodPatch:
-		if ok && prev.Body != nil {
-			written, _ = jsonpatch.MergePatch(prev.Body, r.body)
-		}
-	}
-	if written == nil || r.token.Field == "" || v.ETag == "" {
-		return written
-	}
-	withVersion, err := setJSONMember(written, r.token.Field, json.RawMessage(v.ETag))
-	if err != nil {
-		return nil
-	}
-	return withVersion
 }

@@ -59,7 +59,7 @@ func TestResentOnlyWhenSafe(t *testing.T) {
 		{name: "conditional PATCH, reset", fault: mock.FaultReset, call: patchDoc(),
 			method: http.MethodPatch, wantSent: 2, want: `{"title":"d","count":5}`},
 		{name: "conditional PATCH, answer lost", fault: mock.FaultLostResponse, call: patchDoc(),
-			method: http.MethodPatch, wantSent: 2, want: `{"title":"d","count":5}`},
+			method: http.MethodPatch, wantSent: 2, wantErr: true, want: `{"title":"d","count":5}`},
 		{name: "conditional PATCH with a key, answer lost", keys: true, fault: mock.FaultLostResponse,
 			call: patchDoc(), method: http.MethodPatch, wantSent: 2, want: `{"title":"d","count":5}`},
 		{name: "conditional DELETE with a key, answer lost", keys: true, fault: mock.FaultLostResponse,

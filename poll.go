@@ -455,7 +455,7 @@ func (op *Operation) fetchResult(ctx context.Context, resp *Response, st Operati
 		return op.c.exchange(ctx, op.get(target))
 	}
 	if st.State == "" {
-		return resp, op.c.remember(op.get(resp.raw.Request.URL), resp) // the URL after redirects
+		return resp, op.c.observe(op.get(resp.raw.Request.URL), resp) // the URL after redirects
 	}
 	return resp, nil
 }
@@ -467,7 +467,7 @@ func (op *Operation) get(u *url.URL) *request {
 	if !sameOrigin(u, op.origin) && !op.c.poll.trusts(u) {
 		op.c.stripSecrets(h)
 	}
-	r := &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h}
+	r := &request{method: http.MethodGet, url: u, key: op.c.resourceKey(u, h), header: h}
 	r.token = op.c.tokenFor(u, &r.opts)
 	return r
 }

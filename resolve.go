@@ -108,9 +108,12 @@ func Typed[T any](fn func(base, ours, theirs *T) (*T, error)) Resolver {
 	}
 }
 
-// applyTyped writes the change a typed function made, from before (the
-// typed value encoded) to after, onto doc, so members the type does not
-// hold survive.
+// applyTyped writes the change a typed function made onto doc: the
+// two-way difference from before (the typed value as decoded from doc,
+// encoded again) to after. Members the type does not hold survive, and so
+// do those it encodes differently from doc (an omitempty zero, 1.0 for 1):
+// only what the function changed is written, and where doc differs from
+// before at a member the function changed, the function's value wins.
 func applyTyped[T any](before []byte, after *T, doc []byte) ([]byte, error) {
 	encoded, err := json.Marshal(after)
 	if err != nil {
@@ -119,5 +122,11 @@ func applyTyped[T any](before []byte, after *T, doc []byte) ([]byte, error) {
 	if jsonEqual(before, encoded) {
 		return doc, nil
 	}
-	return Merge(before, encoded, doc)
+	return MergeFunc(before, encoded, doc, oursChange)
+}
+
+// oursChange is the [PathResolver] of a two-way change: ours' value, or
+// ours' deletion, at every member where doc and the change disagree.
+func oursChange(_ string, _, ours, _ json.RawMessage) (json.RawMessage, bool, error) {
+	return ours, true, nil
 }

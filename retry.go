@@ -10,10 +10,12 @@ import (
 )
 
 // The conflict loop. A conditional PUT or PATCH answered 409 or 412 is a
-// version conflict: the loop takes the server's current document (from the
-// conflict answer when it carries one, else by a GET), asks the resolver
-// what to write, and writes it conditionally on the new ETag, until a write
-// lands or the bound (attempts, time, context) is reached.
+// version conflict: the loop reads the server's current document (never
+// from the conflict answer, whose body is an error, not a document), asks
+// the resolver what to write, and writes it conditionally on the version
+// read, until a write lands or the bound (attempts, time, context) is
+// reached. A re-read that proves the document unchanged settles the
+// refusal as something other than a version conflict.
 
 // ConflictEvent describes one version conflict, for [WithOnConflict].
 type ConflictEvent struct {
@@ -43,14 +45,22 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 	resp, err := c.exchange(ctx, r)
 	if statusOf(err) == http.StatusPreconditionRequired && !callerSet &&
 		r.opts.precondition == preconditionAuto {
-		// The server wants a read first: read, then write conditionally, once.
-		if _, rerr := c.refetch(ctx, r); rerr != nil {
-			return resp, err
+		// The server wants another precondition than the one sent: read,
+		// then write conditionally on what was read, once.
+		if _, rerr := c.refetch(ctx, r, ""); rerr != nil {
+			return resp, fmt.Errorf("%w; reading the resource for its version: %w", err, rerr)
 		}
 		if base, err = c.setPrecondition(r, false); err != nil {
 			return nil, err
 		}
 		resp, err = c.exchange(ctx, r)
+	}
+	if errors.Is(err, ErrOutcomeUnknown) {
+		if r.method == http.MethodDelete && resp != nil &&
+			(resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
+			return resp, nil // the resource is gone, as asked
+		}
+		return resp, err
 	}
 	conflict, ok := asStatusError(err)
 	if !ok || !conflict.IsVersionConflict() ||
@@ -68,11 +78,13 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 }
 
 // setPrecondition adds the request's precondition and returns the version
-// it is conditional on. A precondition the caller set is left alone. The
-// version's body, the base of a later merge, is the remembered one only if
-// the precondition names the remembered version; otherwise it is unknown.
+// it is conditional on. A precondition the caller set is left alone. With
+// no version known and none asked for, the write is refused with
+// ErrNoVersion rather than sent blind. The version's body, the base of a
+// later merge, is the remembered one only if the precondition names the
+// remembered version; otherwise it is unknown.
 func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
-	v, _ := c.memory.get(r.key)
+	v, _ := c.recall(r)
 	if !callerSet {
 		r.header.Del("If-Match")
 		r.header.Del("If-Unmodified-Since")
@@ -83,10 +95,14 @@ func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 		case preconditionIfMatch:
 			err = r.setVersion(string(r.opts.ifMatch))
 		case preconditionAuto:
-			if v.ETag != "" {
+			switch {
+			case v.ETag != "":
 				err = r.setVersion(string(v.ETag))
-			} else if v.LastModified != "" {
+			case v.LastModified != "":
 				r.header.Set("If-Unmodified-Since", v.LastModified)
+			default:
+				err = fmt.Errorf("%w: %s %s: not read, or forgotten: read it first, use Update, or say IfMatch, CreateOnly or Unconditional",
+					ErrNoVersion, r.method, redactURL(r.url.String()))
 			}
 		}
 		if err != nil {
@@ -119,16 +135,13 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 		if err := l.wait(ctx, conflict); err != nil {
 			return nil, err
 		}
-		theirs, err := l.theirs(ctx, conflict)
+		theirs, err := l.c.refetch(ctx, l.r, l.r.sentVersion())
 		if err != nil {
 			return nil, l.giveUp(conflict, "refetch failed", err)
 		}
 		switch outcome, err := l.settle(conflict, theirs); outcome {
 		case settled:
-			if err != nil {
-				return nil, err
-			}
-			return theirs, nil
+			return nil, err
 		case refetchAgain:
 			continue
 		}
@@ -137,13 +150,13 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 			return nil, l.giveUp(conflict, "resolver failed", err)
 		}
 		if jsonEqual(next, theirs.Body) {
-			return theirs, nil // nothing left to write: the server has it
+			return theirs, nil // nothing left to write: the server, just read, has it
 		}
 		if l.attempt >= l.c.conflictAttempts {
 			return nil, l.giveUp(conflict, "attempts exhausted", conflict)
 		}
 		resp, err := l.send(ctx, theirs, next)
-		if !errors.As(err, &conflict) || !conflict.IsVersionConflict() {
+		if errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &conflict) || !conflict.IsVersionConflict() {
 			return resp, err
 		}
 	}
@@ -166,59 +179,32 @@ func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
 	return l.c.sleep(ctx, d)
 }
 
-// theirs returns the server's current document: the conflict answer's, if
-// it carries a JSON representation and its ETag, else a fresh read.
-func (l *conflictLoop) theirs(ctx context.Context, conflict *StatusError) (*Response, error) {
-	if conflict.Problem == nil {
-		if tag, repr, err := l.r.readVersion(conflict.Header, conflict.Body); err == nil && repr && tag != "" {
-			resp := &Response{StatusCode: http.StatusOK, Header: conflict.Header, ETag: tag, Body: conflict.Body}
-			l.c.memory.put(l.r.key, Version{ETag: tag, LastModified: conflict.Header.Get("Last-Modified"), Body: conflict.Body})
-			return resp, nil
-		}
-	}
-	return l.c.refetch(ctx, l.r)
-}
-
 type settlement int
 
 const (
 	toResolve    settlement = iota // a version conflict: resolve and write
-	settled                        // the call ends here
+	settled                        // the call ends here, with the error
 	refetchAgain                   // wait and read again, resolving nothing
 )
 
-// settle sorts out the conflicts that are not version conflicts to
-// resolve: a 409 about the very version we sent (a business-rule answer),
-// a weak ETag the server will not accept yet, and a write that did land
-// though its answer was lost. For settled, the error is the call's.
+// settle sorts out the refusals that are not version conflicts: the
+// server's document is still at the version the write was conditional on
+// (a 304 to the conditional re-read, or the same version read back), so
+// the refusal was about something else: a business rule, a lock, or a
+// weak ETag the server will not accept yet.
 func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
 	sent := l.r.sentVersion()
-	switch {
-	case sent != "" && theirs.ETag == sent && conflict.StatusCode == http.StatusConflict:
-		conflict.versionConflict = false
-		return settled, conflict
-	case sent != "" && theirs.ETag == sent && sent.IsWeak():
+	if sent == "" || (!theirs.Revalidated && theirs.ETag != sent) {
+		return toResolve, nil
+	}
+	if sent.IsWeak() {
 		if l.attempt >= l.c.conflictAttempts {
 			return settled, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
 		}
 		return refetchAgain, nil
-	case conflict.ambiguous && l.landed(theirs):
-		return settled, nil
-	case conflict.ambiguous:
-		// The server's document is not ours, but an earlier copy of the
-		// write may have been applied before another writer's: resolving
-		// would apply the change twice. Only an Idempotency-Key (which
-		// clears the ambiguity) could tell.
-		return settled, l.giveUp(conflict, "outcome unknown: an earlier copy of the write may have been applied, its answer lost", conflict)
 	}
-	return toResolve, nil
-}
-
-// landed reports whether theirs is what our write meant to produce,
-// version member aside: our write landed though its answer was lost.
-func (l *conflictLoop) landed(theirs *Response) bool {
-	_, ours := l.r.pinVersionField(nil, l.ours, theirs.Body)
-	return jsonEqual(theirs.Body, ours)
+	conflict.versionConflict = false
+	return settled, conflict
 }
 
 // resolve asks the resolver for the document to write and reports the
@@ -267,10 +253,15 @@ func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) 
 	l.r.header.Del("Idempotency-Key") // a new payload is a new request
 	l.r.header.Del("If-Match")
 	l.r.header.Del("If-Unmodified-Since")
-	if theirs.ETag == "" {
-		l.r.header.Set("If-Unmodified-Since", theirs.Header.Get("Last-Modified"))
-	} else if err := l.r.setVersion(string(theirs.ETag)); err != nil {
-		return nil, l.giveUp(nil, "cannot write the version", err)
+	switch lm := theirs.Header.Get("Last-Modified"); {
+	case theirs.ETag != "":
+		if err := l.r.setVersion(string(theirs.ETag)); err != nil {
+			return nil, l.giveUp(nil, "cannot write the version", err)
+		}
+	case lm != "":
+		l.r.header.Set("If-Unmodified-Since", lm)
+	default:
+		return nil, l.giveUp(nil, "the server's document has no version", ErrNoVersion)
 	}
 	return l.c.exchange(ctx, l.r)
 }
@@ -302,16 +293,28 @@ func (l *conflictLoop) giveUp(last *StatusError, reason string, cause error) err
 	return err
 }
 
-// refetch reads the resource r writes, with r's headers but none of its
-// write headers, and remembers it.
-func (c *Client) refetch(ctx context.Context, r *request) (*Response, error) {
+// refetch reads the resource r writes and records it. It sends r's own
+// headers (Accept included) but none of its write headers; when known is
+// a strong ETag, it adds If-None-Match with it and Cache-Control:
+// no-cache, so that a 304 proves the resource is still at known
+// ([Response.Revalidated]) at the cost of no body.
+func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response, error) {
 	h := r.header.Clone()
-	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since",
+	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
 		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
 		h.Del(name)
 	}
-	h.Set("Accept", "application/json")
-	return c.exchange(ctx, &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token})
+	read := &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token}
+	if known != "" && !known.IsWeak() && r.token.isETag() {
+		h.Set("If-None-Match", string(known))
+		h.Set("Cache-Control", "no-cache")
+		v, ok := c.recall(read)
+		if !ok || v.ETag != known {
+			v = Version{ETag: known}
+		}
+		read.revalidate = &v
+	}
+	return c.exchange(ctx, read)
 }
 
 func statusOf(err error) int {

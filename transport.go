@@ -117,11 +117,14 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 
 // retryFault decides on an attempt that got no answer.
 func (c *Client) retryFault(st *exchangeState, err error) (bool, error) {
-	sent := !notSent(err)
-	if !retryableError(err) || (sent && !st.replayable) {
+	if !retryableError(err) {
 		return false, err
 	}
+	sent := !notSent(err)
 	st.ambiguous = st.ambiguous || sent
+	if sent && !st.replayable {
+		return false, err
+	}
 	st.wait, st.cause = c.backoff(st.attempts), faultText(err)
 	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 )
 
 // Update changes the JSON resource at url with mutate, safely under
@@ -64,15 +65,28 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 
 // applyAndWrite reads the current document of url, applies apply to it and
 // writes the result conditionally on the version read; on a conflict it
-// applies apply to the server's document and writes again.
+// applies apply to the server's document and writes again. A change that
+// leaves the document as it is writes nothing, but only once a read has
+// shown that the server holds that document: a remembered one may be stale.
 func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
-	current, err := c.current(ctx, url, opts)
+	current, fresh, err := c.current(ctx, url, opts)
 	if err != nil {
 		return err
 	}
 	ours, err := apply(current.Body)
-	if err != nil || jsonEqual(ours, current.Body) {
+	if err != nil {
 		return err
+	}
+	if jsonEqual(ours, current.Body) {
+		if fresh {
+			return nil
+		}
+		if current, err = c.read(ctx, url, opts); err != nil {
+			return err
+		}
+		if ours, err = apply(current.Body); err != nil || jsonEqual(ours, current.Body) {
+			return err
+		}
 	}
 	pin := IfMatch(current.ETag) // the version ours was computed from, not a newer one
 	if current.ETag == "" {
@@ -84,15 +98,31 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 	return err
 }
 
-// current returns the remembered version of url if its body is known, else
-// reads it.
-func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (Version, error) {
-	if v, ok := c.Remembered(url); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
-		return v, nil
+// current returns the remembered version of url if its body is known
+// (fresh false), else reads it (fresh true).
+func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (v Version, fresh bool, err error) {
+	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
+	if err != nil {
+		return Version{}, false, err
 	}
+	if v, ok := c.recall(r); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
+		return v, false, nil
+	}
+	v, err = c.read(ctx, url, opts)
+	return v, true, err
+}
+
+// read reads url, revalidating what is remembered, and returns the
+// version read. A document without a version cannot be written
+// conditionally: that is an error matching [ErrNoVersion].
+func (c *Client) read(ctx context.Context, url string, opts []RequestOption) (Version, error) {
 	resp, err := c.Get(ctx, url, nil, opts...)
 	if err != nil {
 		return Version{}, err
 	}
-	return Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body}, nil
+	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body}
+	if v.ETag == "" && v.LastModified == "" {
+		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(url))
+	}
+	return v, nil
 }

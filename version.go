@@ -20,11 +20,13 @@ import (
 // with the document, sends it back with the next write, and treats a 409
 // or 412 answer to a write that carried one as a version conflict.
 type VersionToken struct {
-	// Read returns the version a response to a request for the resource
-	// carries, "" if none, and whether body is the resource's
-	// representation (rather than an acknowledgement of a write, such as
-	// CouchDB's {"ok":true,"rev":"2-…"}).
-	Read func(header http.Header, body []byte) (version string, representation bool)
+	// Read returns the version a 2xx response to a request for the
+	// resource carries, or "" if none. body is the answer's body: a
+	// representation, or the acknowledgement of a write (such as CouchDB's
+	// {"ok":true,"rev":"2-…"}). Whether a body is the resource's document
+	// is not Read's to say: the client decides that by the rules of its
+	// resource record (see the package documentation, "Guarantees").
+	Read func(header http.Header, body []byte) (version string)
 	// Write makes a write carry version: it may set a header or a query
 	// parameter, or change the JSON body (a document, or a merge patch
 	// for PATCH).
@@ -57,18 +59,18 @@ func ETagHeader() VersionToken { return VersionToken{} }
 func JSONField(pointer string) VersionToken {
 	return VersionToken{
 		Field: pointer,
-		Read: func(h http.Header, body []byte) (string, bool) {
+		Read: func(h http.Header, body []byte) string {
 			if v, ok := memberAt(body, pointer); ok {
-				return string(v), true
+				return string(v)
 			}
 			if v, ok := memberAt(body, "/rev"); ok {
-				return string(v), false
+				return string(v)
 			}
 			if tag, err := ParseETag(h.Get("ETag")); err == nil && tag != "" {
 				text, _ := json.Marshal(tag.text())
-				return string(text), false
+				return string(text)
 			}
-			return "", false
+			return ""
 		},
 		Write: func(w *VersionedWrite, version string) error {
 			if len(w.Body) == 0 {
@@ -89,12 +91,12 @@ func JSONField(pointer string) VersionToken {
 // ETag header's opaque text; [VersionToken.FromHeader] reads another.
 func QueryParam(param string) VersionToken {
 	return VersionToken{
-		Read: func(h http.Header, body []byte) (string, bool) {
+		Read: func(h http.Header, _ []byte) string {
 			tag, err := ParseETag(h.Get("ETag"))
 			if err != nil {
-				return "", false
+				return ""
 			}
-			return tag.text(), isJSON(h) && len(body) > 0
+			return tag.text()
 		},
 		Write: func(w *VersionedWrite, version string) error {
 			w.Query.Set(param, version)
@@ -106,9 +108,7 @@ func QueryParam(param string) VersionToken {
 // FromHeader returns t reading the version from the response header
 // name as it stands (such as "X-Etcd-Index").
 func (t VersionToken) FromHeader(name string) VersionToken {
-	t.Read = func(h http.Header, body []byte) (string, bool) {
-		return h.Get(name), isJSON(h) && len(body) > 0
-	}
+	t.Read = func(h http.Header, _ []byte) string { return h.Get(name) }
 	return t
 }
 
@@ -191,20 +191,16 @@ func (r *request) sentVersion() ETag {
 	return ETag(r.version)
 }
 
-// readVersion is the version a response to r carries and whether its
-// body is the representation.
-func (r *request) readVersion(h http.Header, body []byte) (ETag, bool, error) {
+// readVersion is the version a 2xx response to r carries, "" if none.
+func (r *request) readVersion(h http.Header, body []byte) (ETag, error) {
 	if !r.token.isETag() {
-		v, repr := r.token.Read(h, body)
-		return ETag(v), repr, nil
+		return ETag(r.token.Read(h, body)), nil
 	}
-	representation := isJSON(h) && len(body) > 0
 	raw := h.Get("ETag")
 	if raw == "" {
-		return "", representation, nil
+		return "", nil
 	}
-	tag, err := ParseETag(raw)
-	return tag, representation && err == nil, err
+	return ParseETag(raw)
 }
 
 // pinVersionField gives ours and base the version member of theirs, so

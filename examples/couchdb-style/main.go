@@ -79,7 +79,7 @@ func create(ctx context.Context, out io.Writer, c *optimist.Client, url string) 
 		return err
 	}
 	var ack ack
-	if _, err := c.Put(ctx, url, Profile{Name: "Ada", Email: "ada@example.com"}, &ack); err != nil {
+	if _, err := c.Put(ctx, url, Profile{Name: "Ada", Email: "ada@example.com"}, &ack, optimist.CreateOnly()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "PUT /db/profile: ok %v, rev %s\n", ack.OK, short(ack.Rev))

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	url := base + "/carts/42"
 
 	start := &Cart{Items: []Item{{"apple", 1}}}
-	if _, err := optimist.New().Put(ctx, url, start, nil); err != nil {
+	if err := reset(ctx, url, start); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "cart 42: %s\n", start)
@@ -142,4 +143,19 @@ func twoDevices(ctx context.Context, stdout io.Writer, url string) error {
 	}
 	fmt.Fprintf(stdout, "saved: %s\n", &onPhone)
 	return nil
+}
+
+// reset writes doc at url whatever is there. optimist sends no write
+// without a version, so reset reads the version first (or creates the
+// document), and writes over whatever a conflict brings: OursWins.
+func reset(ctx context.Context, url string, doc any) error {
+	c := optimist.New()
+	if _, err := c.Get(ctx, url, nil); errors.Is(err, optimist.ErrNotFound) {
+		_, err = c.Put(ctx, url, doc, nil, optimist.CreateOnly())
+		return err
+	} else if err != nil {
+		return err
+	}
+	_, err := c.Put(ctx, url, doc, nil, optimist.Resolve(optimist.OursWins))
+	return err
 }

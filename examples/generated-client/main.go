@@ -103,7 +103,13 @@ func create(ctx context.Context, out io.Writer, api *ClientWithResponses) error 
 // reset puts pet 1 in its starting state and deletes pet 2.
 func reset(ctx context.Context, base string) error {
 	c := optimist.New()
-	if _, err := c.Put(ctx, base+"/pets/1", Pet{Name: "Rex", Status: "available"}, nil); err != nil {
+	rex, opt := Pet{Name: "Rex", Status: "available"}, optimist.Resolve(optimist.OursWins)
+	if _, err := c.Get(ctx, base+"/pets/1", nil); errors.Is(err, optimist.ErrNotFound) {
+		opt = optimist.CreateOnly()
+	} else if err != nil {
+		return err
+	}
+	if _, err := c.Put(ctx, base+"/pets/1", rex, nil, opt); err != nil {
 		return err
 	}
 	if _, err := c.Get(ctx, base+"/pets/2", nil); errors.Is(err, optimist.ErrNotFound) {

@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestRun(t *testing.T) {
 	t.Parallel()
 	demotest.Output(t, run, nil,
-		"  > PUT /pets/1  If-Match: \"1\"\n  < 412 Precondition Failed\n  > GET /pets/1\n  < 200 OK\n"+
+		"  > PUT /pets/1  If-Match: \"1\"\n  < 412 Precondition Failed\n  > GET /pets/1  If-None-Match: \"1\"\n  < 200 OK\n"+
 			"  > PUT /pets/1  If-Match: \"2\"\n  < 200 OK\n  = 200 {\"name\":\"Max\",\"status\":\"adopted\"}\n",
 		"  > PUT /pets/2  If-None-Match: *\n  < 201 Created\n  = 201\n",
 		"  > PUT /pets/2  If-None-Match: *\n  < 412 Precondition Failed\n  = 412\n")
@@ -31,7 +31,7 @@ func TestRunWithURL(t *testing.T) {
 	t.Cleanup(srv.Close)
 	for range 2 {
 		demotest.Output(t, run, []string{"-url", srv.URL},
-			"  < 409 Conflict\n  > PUT /pets/1  If-Match: ",
+			"  < 409 Conflict\n  > GET /pets/1  If-None-Match: ",
 			`= 200 {"name":"Max","status":"adopted"}`,
 			"< 201 Created\n  = 201\n")
 	}

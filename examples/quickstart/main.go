@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -179,11 +180,18 @@ func job(ctx context.Context, out io.Writer, base string) error {
 	return nil
 }
 
-// reset writes doc at url whatever is there: a new client remembers no
-// version, so it writes without a precondition, or (if the server demands
-// one with 428) reads the current version and writes on it.
+// reset writes doc at url whatever is there. optimist sends no write
+// without a version, so reset reads the version first (or creates the
+// document), and writes over whatever a conflict brings: OursWins.
 func reset(ctx context.Context, url string, doc any) error {
-	_, err := optimist.New().Put(ctx, url, doc, nil)
+	c := optimist.New()
+	if _, err := c.Get(ctx, url, nil); errors.Is(err, optimist.ErrNotFound) {
+		_, err = c.Put(ctx, url, doc, nil, optimist.CreateOnly())
+		return err
+	} else if err != nil {
+		return err
+	}
+	_, err := c.Put(ctx, url, doc, nil, optimist.Resolve(optimist.OursWins))
 	return err
 }
 

@@ -119,7 +119,7 @@ func TestProcess(t *testing.T) {
 		require.Equal(t, map[string]any{"answer": 42.0}, result)
 
 		p.control(t, "/_mock/fail-next?fault=503&n=2")
-		resp, err := alice.Put(ctx, p.url+"/docs/c", json.RawMessage(`{"n":1}`), nil)
+		resp, err := alice.Put(ctx, p.url+"/docs/c", json.RawMessage(`{"n":1}`), nil, optimist.CreateOnly())
 		require.NoError(t, err, "the 503s are retried")
 		require.Equal(t, 3, resp.Attempts)
 		require.Equal(t, 2, p.count(t, "", http.StatusServiceUnavailable))
@@ -134,7 +134,7 @@ func TestProcess(t *testing.T) {
 	t.Run("stopped by SIGINT with a connection that sent nothing", func(t *testing.T) {
 		t.Parallel()
 		p := startProcess(t, bin)
-		_, err := newClient(t).Put(t.Context(), p.url+"/docs/a", json.RawMessage(`{}`), nil)
+		_, err := newClient(t).Put(t.Context(), p.url+"/docs/a", json.RawMessage(`{}`), nil, optimist.CreateOnly())
 		require.NoError(t, err)
 		// A transport may dial a connection and then send its request on
 		// another; http.Server.Shutdown alone would wait seconds for it.
