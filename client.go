@@ -47,6 +47,7 @@ type Client struct {
 	// Authorization, Proxy-Authorization, Cookie and the secret headers.
 	credentialHeaders     []string
 	representationAnswers bool
+	serverMembers         []string
 	poll                  pollConfig
 	groupCommit           bool
 	groups                groups

@@ -110,6 +110,9 @@ func safeMethod(method string) bool {
 // with a *StatusError; a write that may have been applied without the
 // client knowing, with an *OutcomeUnknownError.
 func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
+	if len(c.serverMembers) > 0 && len(r.body) > 0 && !safeMethod(r.method) {
+		r.body = c.withoutServerMembers(r.body)
+	}
 	header := c.sendHeader(r)
 	st := &exchangeState{replayable: r.replayable(header)}
 	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))

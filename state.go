@@ -50,6 +50,33 @@ func WithRepresentationAnswers() Option {
 	return func(c *Client) { c.representationAnswers = true }
 }
 
+// WithServerMembers names members of the API's JSON documents that the
+// server owns, as JSON Pointers: metadata it adds to every representation,
+// such as OData's "/odata.metadata" or Kubernetes' "/metadata/managedFields".
+// The client never sends them back: they are removed from every JSON body
+// it writes (a document read, changed by [Update] and written again would
+// otherwise carry them as if they were the caller's), and so a merge sees
+// them only on the server's side. Members of a document are the caller's
+// unless named here; the version member of a [JSONField] token is pinned to
+// the server's value instead (see [VersionToken]).
+func WithServerMembers(pointers ...string) Option {
+	return func(c *Client) { c.serverMembers = append(c.serverMembers, pointers...) }
+}
+
+// withoutServerMembers returns body without the members the server owns.
+// A body that is not a JSON object is returned as it is.
+func (c *Client) withoutServerMembers(body []byte) []byte {
+	for _, pointer := range c.serverMembers {
+		if _, ok := memberAt(body, pointer); !ok {
+			continue
+		}
+		if out, err := removeJSONMember(body, pointer); err == nil {
+			body = out
+		}
+	}
+	return body
+}
+
 // observe records what a complete answer to r proves about the resource,
 // and sets resp.ETag. It returns an error matching [ErrInvalidETag] when a
 // 2xx answer carries a malformed ETag.

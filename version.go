@@ -269,3 +269,20 @@ func setJSONMember(doc []byte, pointer string, value json.RawMessage) ([]byte, e
 	opts.EnsurePathExistsOnAdd = true
 	return patch.ApplyWithOptions(doc, opts)
 }
+
+// removeJSONMember removes the member at pointer of the JSON object doc,
+// which must have it.
+func removeJSONMember(doc []byte, pointer string) ([]byte, error) {
+	op, err := json.Marshal([]struct {
+		Op   string `json:"op"`
+		Path string `json:"path"`
+	}{{"remove", pointer}})
+	if err != nil {
+		return nil, err
+	}
+	patch, err := jsonpatch.DecodePatch(op)
+	if err != nil {
+		return nil, err
+	}
+	return patch.Apply(doc)
+}

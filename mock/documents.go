@@ -51,10 +51,14 @@ func (b *Backend) setValidators(h http.Header, d *document) {
 	}
 }
 
-// written answers a successful write of the document d at p.
+// written answers a successful write of the document d at p with its
+// representation, which Content-Location says it is (RFC 9110, section
+// 8.7), or with CouchDB's acknowledgement.
 func (b *Backend) written(status int, p string, d *document) *response {
 	if !b.cfg.couchDBResponses {
-		return b.docResponse(status, d)
+		res := b.docResponse(status, d)
+		res.header.Set("Content-Location", p)
+		return res
 	}
 	res := couchResponse(http.StatusCreated, p, d.version)
 	b.setValidators(res.header, d)
