@@ -29,9 +29,10 @@ func ExampleClient_Post_accepted() {
 	// rows: 1200
 }
 
-// Submit a job without waiting, keep its status URL, and finish it later,
-// here in a fresh client as after a restart, with ResumeOperation.
-func ExampleClient_Operation() {
+// Submit a job without waiting, keep its resume token, and finish it
+// later, here in a fresh client as after a restart, with ResumeOperation;
+// Result decodes the result into a typed value.
+func ExampleClient_ResumeOperation() {
 	ctx := context.Background()
 	srv := mock.NewServer(mock.WithJobPolls(1))
 	defer srv.Close()
@@ -46,24 +47,27 @@ func ExampleClient_Operation() {
 	if err != nil {
 		panic(err)
 	}
-	saved := op.StatusURL() // store it: it is all a restarted process needs
+	saved := op.ResumeToken() // store it: it is all a restarted process needs
 
-	later := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	later := optimist.New()
+	op, err = later.ResumeOperation(saved, optimist.OnProgress(func(ev optimist.PollEvent) {
 		fmt.Printf("poll %d: %s %.0f%%\n", ev.Attempt, ev.State, *ev.PercentComplete)
 	}))
-	op, err = later.ResumeOperation(saved)
 	if err != nil {
 		panic(err)
 	}
-	result, err := op.Wait(ctx)
+	var report struct {
+		Rows int `json:"rows"`
+	}
+	result, err := op.Result(ctx, &report)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(resp.StatusCode, "then", result.StatusCode, string(result.Body))
+	fmt.Println(resp.StatusCode, "then", result.StatusCode, "rows:", report.Rows)
 	// Output:
 	// poll 1: running 50%
 	// poll 2: succeeded 100%
-	// 202 then 200 {"rows":1200}
+	// 202 then 200 rows: 1200
 }
 
 // A failed operation is an *OperationError carrying the server's account

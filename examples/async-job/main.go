@@ -1,10 +1,10 @@
 // Command async-job submits a long-running job, which the server answers
-// 202 Accepted, watches its progress, and saves its status URL. Then, as a
+// 202 Accepted, watches its progress, and saves its resume token. Then, as a
 // process that restarted would, it picks the job up again in a fresh
 // client with optimist.ResumeOperation and waits for the result.
 //
 //	go run ./examples/async-job
-//	go run ./examples/async-job -duration 2s -state /tmp/job-url
+//	go run ./examples/async-job -duration 2s -state /tmp/job-token
 package main
 
 import (
@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	)
 	f, err := demo.Parse("async-job", args, stderr, func(fs *flag.FlagSet) {
 		fs.DurationVar(&duration, "duration", 500*time.Millisecond, "how long the in-process mock's job runs")
-		fs.StringVar(&state, "state", "", "file to save the status URL in (default: a temporary file)")
+		fs.StringVar(&state, "state", "", "file to save the resume token in (default: a temporary file)")
 	})
 	if err != nil {
 		return err
@@ -45,16 +45,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		state = filepath.Join(dir, "status-url")
+		state = filepath.Join(dir, "resume-token")
 	}
 
-	progress := optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	progress := optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
 		pct := ""
 		if ev.PercentComplete != nil {
 			pct = fmt.Sprintf(" %.0f%%", *ev.PercentComplete)
 		}
 		fmt.Fprintf(stdout, "  poll %d: %s%s\n", ev.Attempt, ev.State, pct)
-	})
+	}})
 	if err := submit(ctx, optimist.New(progress), base+"/jobs", state, stdout); err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // submit starts the job without waiting for it, looks at it once and
-// saves its status URL in the file state.
+// saves its resume token in the file state.
 func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdout io.Writer) error {
 	job := map[string]any{"result": map[string]any{"report": "quarterly", "rows": 1200}}
 	resp, err := c.Post(ctx, jobsURL, job, nil, optimist.NoWait())
@@ -77,14 +77,14 @@ func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdo
 	if _, err := op.Poll(ctx); err != nil {
 		return err
 	}
-	if err := os.WriteFile(state, []byte(op.StatusURL()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(state, []byte(op.ResumeToken()+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "saved the status URL to %s\n", state)
+	fmt.Fprintf(stdout, "saved the resume token to %s\n", state)
 	return nil
 }
 
-// resume reads the status URL saved in the file state and waits for the
+// resume reads the resume token saved in the file state and waits for the
 // job's result.
 func resume(ctx context.Context, c *optimist.Client, state string, stdout io.Writer) error {
 	saved, err := os.ReadFile(state)
