@@ -282,4 +282,3 @@ func (b *localBus) Subscribe(op string, deliver func(CallbackDelivery)) func() {
 		}
 	}
 }
-
