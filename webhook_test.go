@@ -61,7 +61,7 @@ func headers(kv ...string) http.Header {
 
 func TestVerifiers(t *testing.T) {
 	t.Parallel()
-	sw, err := optimist.StandardWebhooks("whsec_" + "b3RoZXI=", swSecret) // rotation: the second key signs
+	sw, err := optimist.StandardWebhooks("whsec_"+"b3RoZXI=", swSecret) // rotation: the second key signs
 	require.NoError(t, err)
 	ed, err := optimist.StandardWebhooks(edPublic)
 	require.NoError(t, err)
