@@ -225,16 +225,24 @@ func (s *seenDeliveries) add(id string, now time.Time, ttl time.Duration) bool {
 	if s.until == nil {
 		s.until = make(map[string]time.Time)
 	}
-	for len(s.order) > 0 && (len(s.until) >= s.limit || !s.until[s.order[0]].After(now)) {
-		delete(s.until, s.order[0])
-		s.order = s.order[1:]
+	for len(s.order) > 0 && !s.until[s.order[0]].After(now) {
+		s.drop()
 	}
-	if t, ok := s.until[id]; ok && t.After(now) {
+	if _, ok := s.until[id]; ok {
 		return false
+	}
+	for len(s.order) > 0 && len(s.until) >= s.limit {
+		s.drop()
 	}
 	s.until[id] = now.Add(ttl)
 	s.order = append(s.order, id)
 	return true
+}
+
+// drop forgets the oldest id, or a stale entry of order.
+func (s *seenDeliveries) drop() {
+	delete(s.until, s.order[0])
+	s.order = s.order[1:]
 }
 
 // forget drops id, so that a new delivery of it is handed on.

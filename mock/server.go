@@ -152,7 +152,8 @@ func NewServer(opts ...Option) *Server {
 }
 
 // Close stops the server and blocks until every in-flight request has been
-// answered and every callback in flight sent (see [WithCallbacks]). It closes the idle connections of [Server.Client] and
+// answered; callbacks not sent yet (see [WithCallbacks]) are not sent, and
+// those in flight are cancelled and waited for. It closes the idle connections of [Server.Client] and
 // [http.DefaultTransport]. Calling Close again does nothing more.
 func (s *Server) Close() {
 	s.ts.Close()
