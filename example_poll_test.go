@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
@@ -87,4 +90,43 @@ func ExampleOperationError() {
 	// Output:
 	// failed - disk full
 	// true
+}
+
+// Wait for a job's callback or its status, whichever comes first. The API
+// here, the mock, calls back when a job ends, signed as Standard Webhooks
+// say; the application mounts the Callbacks handler where the API can
+// reach it, and attaches it to the request. The callback ends the wait;
+// the one status GET it triggers gives the result.
+func ExampleCallbacks() {
+	ctx := context.Background()
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // shared with the API
+	api := mock.NewServer(mock.WithJobDuration(50*time.Millisecond), mock.WithJobRetryAfter("5"),
+		mock.WithCallbacks(secret))
+	defer api.Close()
+
+	verifier, err := optimist.StandardWebhooks(secret)
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux) // the application's public server
+	defer app.Close()
+	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL(app.URL+"/hooks"))
+	mux.Handle("/hooks/", hooks)
+
+	c := optimist.New()
+	var report struct {
+		Rows int `json:"rows"`
+	}
+	job := map[string]any{"result": map[string]int{"rows": 1200}}
+	_, err = c.Post(ctx, api.URL+"/jobs", job, &report,
+		hooks.Attach(optimist.CallbackInBody("callbackUrl")),
+		optimist.OnProgress(func(ev optimist.PollEvent) { fmt.Println("status GET:", ev.State) }))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("rows:", report.Rows)
+	// Output:
+	// status GET: succeeded
+	// rows: 1200
 }
