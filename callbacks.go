@@ -36,7 +36,8 @@ const (
 // for a verified delivery (also for one already received, which is not
 // handed on again), 401 when the signature does not verify, 400 when the
 // timestamp is outside the tolerance, 413 when the body is too large, 404
-// for a path that names no operation and 405 for another method. Verified
+// for a path whose last segment is not an operation id (whether the
+// operation exists is not told) and 405 for another method. Verified
 // deliveries go to the [DeliveryBus]. A Callbacks is safe for concurrent
 // use.
 type Callbacks struct {

@@ -83,11 +83,12 @@ type PollOptions struct {
 	// See Other, is bounded by [WithMaxBodyBytes]. Zero or negative means
 	// [DefaultMaxStatusBytes].
 	MaxStatusBytes int64
-	// CallbackSlowdown multiplies the waits between polls (those the
-	// server asked for with Retry-After included, still cut to
-	// [WithMaxRetryAfter] and bounded by MaxTime) while a callback is
-	// expected. Values below 1 (zero included) mean
-	// [DefaultCallbackSlowdown]; 1 polls as if none were expected.
+	// CallbackSlowdown multiplies the waits between polls while a
+	// callback is expected, a Retry-After's too (after it is cut to
+	// [WithMaxRetryAfter]), so that no wait is shorter than the server
+	// asked; a slowed wait is cut to what remains of MaxTime. Values below
+	// 1 (zero included) mean [DefaultCallbackSlowdown]; 1 polls as if none
+	// were expected.
 	CallbackSlowdown float64
 }
 
