@@ -385,3 +385,37 @@ func TestCallbackAttachErrors(t *testing.T) {
 	}
 	require.Empty(t, s.Requests(), "nothing sent")
 }
+
+func TestCallbackSlowdown(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	tests := []struct {
+		name  string
+		polls int
+		opts  optimist.PollOptions
+		want  []time.Duration
+		err   error
+	}{
+		{"default ×4", 1, optimist.PollOptions{}, repeat(400*ms, 2), nil},
+		{"×1", 1, optimist.PollOptions{CallbackSlowdown: 1}, repeat(100*ms, 2), nil},
+		{"×2.5 of the minimum", 1, optimist.PollOptions{CallbackSlowdown: 2.5, MinInterval: time.Second},
+			repeat(2500*ms, 2), nil},
+		{"cut to MaxTime", 100, optimist.PollOptions{MaxTime: time.Second}, []time.Duration{400 * ms, 400 * ms, 200 * ms},
+			context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, mock.WithJobPolls(tt.polls), mock.WithCallbacks(swSecret, mock.CallbackDropped))
+			h := newHooks(t)
+			clk := newFakeClock()
+			o := <-postCallbackJob(t, newClient(s, clk.option(), optimist.WithPolling(tt.opts)), s, h)
+			if tt.err != nil {
+				require.ErrorIs(t, o.err, tt.err)
+			} else {
+				require.NoError(t, o.err)
+			}
+			require.Equal(t, tt.want, clk.Waits())
+		})
+	}
+}

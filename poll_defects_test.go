@@ -2,6 +2,7 @@ package optimist_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,4 +55,54 @@ func TestNoMinimumPollInterval(t *testing.T) {
 	_, err := c.Post(t.Context(), s.URL+"/ops/start", nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{0, 0}, clk.Waits())
+}
+
+// Each PollOptions field's zero and out-of-range values mean what its doc
+// says.
+func TestPollOptionsRanges(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	tests := []struct {
+		name string
+		opts optimist.PollOptions
+		want []time.Duration
+	}{
+		{"zero: defaults", optimist.PollOptions{}, []time.Duration{500 * ms, 750 * ms, 1125 * ms}},
+		{"negative intervals: defaults", optimist.PollOptions{Interval: -1, MaxInterval: -1, Factor: -2},
+			[]time.Duration{500 * ms, 750 * ms, 1125 * ms}},
+		{"factor 1: fixed", optimist.PollOptions{Interval: time.Second, Factor: 1}, repeat(time.Second, 3)},
+		{"factor 2, capped", optimist.PollOptions{Interval: time.Second, Factor: 2, MaxInterval: 3 * time.Second},
+			[]time.Duration{time.Second, 2 * time.Second, 3 * time.Second}},
+		{"minimum above the interval", optimist.PollOptions{Interval: ms, MinInterval: 50 * ms}, repeat(50*ms, 3)},
+		{"no minimum", optimist.PollOptions{Interval: ms, Factor: 1, MinInterval: -1}, repeat(ms, 3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newScript(t, accepted(), running(), running(), succeeded)
+			clk := newFakeClock()
+			c := optimist.New(clk.option(), optimist.WithPolling(tt.opts))
+			_, err := c.Post(t.Context(), s.URL+"/ops/start", nil, nil)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, clk.Waits())
+		})
+	}
+	t.Run("negative MaxTime leaves the bound to the context", func(t *testing.T) {
+		t.Parallel()
+		steps := append(slices.Repeat([]step{running("Retry-After", "60")}, 40), succeeded)
+		s := newScript(t, accepted(), steps...)
+		c := optimist.New(newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{MaxTime: -1}))
+		_, err := c.Post(t.Context(), s.URL+"/ops/start", nil, nil)
+		require.NoError(t, err, "40 minutes of polls, past DefaultMaxPollTime")
+	})
+	t.Run("a later WithPolling replaces an earlier one", func(t *testing.T) {
+		t.Parallel()
+		s := newScript(t, accepted(), running(), succeeded)
+		clk := newFakeClock()
+		c := optimist.New(clk.option(), optimist.WithPolling(optimist.PollOptions{Interval: time.Hour}),
+			optimist.WithPolling(optimist.PollOptions{}))
+		_, err := c.Post(t.Context(), s.URL+"/ops/start", nil, nil)
+		require.NoError(t, err)
+		require.Equal(t, []time.Duration{500 * ms, 750 * ms}, clk.Waits())
+	})
 }
