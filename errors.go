@@ -278,9 +278,4 @@ var (
 	// ErrCallbackSignature is matched when a callback delivery's signature
 	// is missing, malformed or made with none of the verifier's secrets.
 	ErrCallbackSignature = errors.New("optimist: callback signature not verified")
-
-	// ErrCallbackTimestamp is matched when a callback delivery's timestamp
-	// is missing, malformed or outside the tolerance (see
-	// [CallbacksTolerance]): a replay of an old delivery, or a clock far off.
-	ErrCallbackTimestamp = errors.New("optimist: callback timestamp outside the tolerance")
 )

@@ -152,9 +152,10 @@ func NewServer(opts ...Option) *Server {
 }
 
 // Close stops the server and blocks until every in-flight request has been
-// answered; callbacks not sent yet (see [WithCallbacks]) are not sent, and
-// those in flight are cancelled and waited for. It closes the idle connections of [Server.Client] and
+// answered. It closes the idle connections of [Server.Client] and
 // [http.DefaultTransport]. Calling Close again does nothing more.
+// Callbacks (see [WithCallbacks]) not sent yet are dropped; those in flight
+// are cancelled and waited for.
 func (s *Server) Close() {
 	s.ts.Close()
 	s.closeCallbacks()
