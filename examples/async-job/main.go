@@ -1,7 +1,9 @@
 // Command async-job submits a long-running job, which the server answers
 // 202 Accepted, watches its progress, and saves its resume token. Then, as a
 // process that restarted would, it picks the job up again in a fresh
-// client with optimist.ResumeOperation and waits for the result.
+// client with optimist.ResumeOperation and waits for the result. Last, with
+// the in-process mock, it submits a second job with a callback URL and
+// waits for the signed callback or the status, whichever comes first.
 //
 //	go run ./examples/async-job
 //	go run ./examples/async-job -duration 2s -state /tmp/job-token
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +28,9 @@ import (
 
 func main() { demo.Main(run) }
 
+// secret signs the in-process mock's callbacks (Standard Webhooks).
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		duration time.Duration
@@ -37,7 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base, _, stop := demo.Server(f, mock.WithJobDuration(duration))
+	base, srv, stop := demo.Server(f, mock.WithJobDuration(duration), mock.WithCallbacks(secret))
 	defer stop()
 	if state == "" {
 		dir, err := os.MkdirTemp("", "async-job")
@@ -58,7 +64,41 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := submit(ctx, optimist.New(progress), base+"/jobs", state, stdout); err != nil {
 		return err
 	}
-	return resume(ctx, optimist.New(progress), state, stdout)
+	if err := resume(ctx, optimist.New(progress), state, stdout); err != nil {
+		return err
+	}
+	if srv == nil {
+		return nil // a server of its own may not call back
+	}
+	return callback(ctx, optimist.New(progress), base+"/jobs", stdout)
+}
+
+// callback serves a Callbacks handler on a loopback port, submits a job
+// with its callback URL in the body, and waits for the job's end.
+func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io.Writer) error {
+	verifier, err := optimist.StandardWebhooks(secret)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL("http://"+ln.Addr().String()+"/hooks"))
+	app := &http.Server{Handler: hooks, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = app.Serve(ln) }()
+	defer app.Close()
+
+	fmt.Fprintln(stdout, "submitted a second job, with a callback URL")
+	job := map[string]any{"result": map[string]any{"report": "monthly", "rows": 310}}
+	var out struct {
+		Report string `json:"report"`
+	}
+	if _, err := c.Post(ctx, jobsURL, job, &out, hooks.Attach(optimist.CallbackInBody("callbackUrl"))); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "called back; result: %s report\n", out.Report)
+	return nil
 }
 
 // submit starts the job without waiting for it, looks at it once and

@@ -24,6 +24,8 @@ func TestRun(t *testing.T) {
 		"resumed in a fresh client\n",
 		"succeeded 100%\n",
 		`result: {"report":"quarterly","rows":1200}` + "\n",
+		"submitted a second job, with a callback URL\n",
+		"called back; result: monthly report\n",
 	} {
 		require.Contains(t, out, want)
 	}
