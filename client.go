@@ -288,6 +288,11 @@ func (c *Client) do(ctx context.Context, r *request) (*Response, error) {
 		resp *Response
 		err  error
 	)
+	release, err := r.attachCallback() // callbackwait.go: a no-op without a callback
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	switch r.method {
 	case http.MethodPut, http.MethodPatch, http.MethodDelete:
 		resp, err = c.write(ctx, r)

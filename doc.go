@@ -68,8 +68,11 @@
 // A request answered 202 Accepted is followed to the operation's end: the
 // client polls the status URL the answer names, honouring Retry-After, and
 // returns the final result. [NoWait] returns the 202 instead, and
-// [Client.Operation] and [Client.ResumeOperation] give a handle to poll
-// later. A failed operation is an [*OperationError].
+// [Client.Operation] and [Client.ResumeOperation] (from an
+// [Operation.ResumeToken]) give a handle to poll later; [PollOptions] set
+// the waits. A [Callbacks] handler, attached to a request, lets a verified
+// webhook end the wait early: a callback is a hint, and the one status GET
+// it triggers is the truth. A failed operation is an [*OperationError].
 //
 // # Faults
 //

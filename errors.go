@@ -310,3 +310,14 @@ func (e *MergeConflictError) Paths() []string {
 	}
 	return paths
 }
+
+// Sentinel errors of asynchronous operations and their callbacks.
+var (
+	// ErrInvalidResumeToken is matched when [Client.ResumeOperation] is
+	// given a token that [Operation.ResumeToken] did not make.
+	ErrInvalidResumeToken = errors.New("optimist: invalid resume token")
+
+	// ErrCallbackSignature is matched when a callback delivery's signature
+	// is missing, malformed or made with none of the verifier's secrets.
+	ErrCallbackSignature = errors.New("optimist: callback signature not verified")
+)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
@@ -29,9 +32,10 @@ func ExampleClient_Post_accepted() {
 	// rows: 1200
 }
 
-// Submit a job without waiting, keep its status URL, and finish it later,
-// here in a fresh client as after a restart, with ResumeOperation.
-func ExampleClient_Operation() {
+// Submit a job without waiting, keep its resume token, and finish it
+// later, here in a fresh client as after a restart, with ResumeOperation;
+// Result decodes the result into a typed value.
+func ExampleClient_ResumeOperation() {
 	ctx := context.Background()
 	srv := mock.NewServer(mock.WithJobPolls(1))
 	defer srv.Close()
@@ -46,24 +50,27 @@ func ExampleClient_Operation() {
 	if err != nil {
 		panic(err)
 	}
-	saved := op.StatusURL() // store it: it is all a restarted process needs
+	saved := op.ResumeToken() // store it: it is all a restarted process needs
 
-	later := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	later := optimist.New()
+	op, err = later.ResumeOperation(saved, optimist.OnProgress(func(ev optimist.PollEvent) {
 		fmt.Printf("poll %d: %s %.0f%%\n", ev.Attempt, ev.State, *ev.PercentComplete)
 	}))
-	op, err = later.ResumeOperation(saved)
 	if err != nil {
 		panic(err)
 	}
-	result, err := op.Wait(ctx)
+	var report struct {
+		Rows int `json:"rows"`
+	}
+	result, err := op.Result(ctx, &report)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(resp.StatusCode, "then", result.StatusCode, string(result.Body))
+	fmt.Println(resp.StatusCode, "then", result.StatusCode, "rows:", report.Rows)
 	// Output:
 	// poll 1: running 50%
 	// poll 2: succeeded 100%
-	// 202 then 200 {"rows":1200}
+	// 202 then 200 rows: 1200
 }
 
 // A failed operation is an *OperationError carrying the server's account
@@ -83,4 +90,43 @@ func ExampleOperationError() {
 	// Output:
 	// failed - disk full
 	// true
+}
+
+// Wait for a job's callback or its status, whichever comes first. The API
+// here, the mock, calls back when a job ends, signed as Standard Webhooks
+// say; the application mounts the Callbacks handler where the API can
+// reach it, and attaches it to the request. The callback ends the wait;
+// the one status GET it triggers gives the result.
+func ExampleCallbacks() {
+	ctx := context.Background()
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // shared with the API
+	api := mock.NewServer(mock.WithJobDuration(50*time.Millisecond), mock.WithJobRetryAfter("5"),
+		mock.WithCallbacks(secret))
+	defer api.Close()
+
+	verifier, err := optimist.StandardWebhooks(secret)
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	app := httptest.NewServer(mux) // the application's public server
+	defer app.Close()
+	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL(app.URL+"/hooks"))
+	mux.Handle("/hooks/", hooks)
+
+	c := optimist.New()
+	var report struct {
+		Rows int `json:"rows"`
+	}
+	job := map[string]any{"result": map[string]int{"rows": 1200}}
+	_, err = c.Post(ctx, api.URL+"/jobs", job, &report,
+		hooks.Attach(optimist.CallbackInBody("callbackUrl")),
+		optimist.OnProgress(func(ev optimist.PollEvent) { fmt.Println("status GET:", ev.State) }))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("rows:", report.Rows)
+	// Output:
+	// status GET: succeeded
+	// rows: 1200
 }

@@ -448,7 +448,7 @@ func TestSilentServerEndsWithContext(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			url, _ := countedServer(t, tt.handler)
-			c := optimist.New(optimist.WithPollInterval(time.Millisecond, time.Millisecond))
+			c := optimist.New(optimist.WithPolling(optimist.PollOptions{Interval: time.Millisecond, MaxInterval: time.Millisecond}))
 			t.Cleanup(c.CloseIdleConnections)
 			call := tt.call
 			if call == nil {

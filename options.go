@@ -182,6 +182,8 @@ type requestOptions struct {
 	wait         bool // follow a 202 Accepted to the operation's end
 	token        VersionToken
 	tokenSet     bool
+
+	async asyncOptions // progress hook and callback; see pollopts.go
 }
 
 // Unconditional sends a write with no precondition at all: a forced write

@@ -2,6 +2,7 @@ package optimist
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,178 +14,26 @@ import (
 // Long-running operations. A request answered 202 Accepted has started an
 // operation on the server; the answer names a status URL to poll. An
 // [Operation] polls it, waiting as the server asks, until a status response
-// says the operation ended, then reads the result. status.go reads the
-// responses; this file waits, sends and decides.
-
-// Defaults of polling; see the options that change them.
-const (
-	// DefaultPollInterval is the first wait between polls when the server
-	// gives no Retry-After; each later wait is DefaultPollFactor times the
-	// one before, up to DefaultMaxPollInterval.
-	DefaultPollInterval    = 500 * time.Millisecond
-	DefaultPollFactor      = 1.5
-	DefaultMaxPollInterval = 10 * time.Second
-	// DefaultMinPollInterval is the shortest wait between polls, whatever
-	// the server asks for: polling never becomes a busy loop.
-	DefaultMinPollInterval = 100 * time.Millisecond
-	// DefaultMaxPollTime bounds the total wait for one operation.
-	DefaultMaxPollTime = 30 * time.Minute
-	// DefaultMaxStatusBytes is the largest status response body read.
-	DefaultMaxStatusBytes = 1 << 20
-)
-
-// pollConfig is the client's polling configuration; zero values mean the
-// defaults, resolved by its accessors.
-type pollConfig struct {
-	statusURL      StatusURLFunc
-	decoder        StatusDecoder
-	onPoll         func(PollEvent)
-	trusted        []*url.URL
-	maxTime        time.Duration
-	maxStatusBytes int64
-	interval       time.Duration
-	maxInterval    time.Duration
-	minInterval    time.Duration
-}
-
-// WithStatusURL makes the client ask fn for the status URL of a 202
-// Accepted answer, for APIs that name it in a Link header or the body (see
-// [LinkStatusURL], [BodyStatusURL]). When fn is nil or finds none, the
-// headers are read, in this order of preference: Operation-Location,
-// Azure-AsyncOperation, Location, Content-Location. A relative URL is
-// resolved against the request's URL; one that is not http or https is an
-// error.
-func WithStatusURL(fn StatusURLFunc) Option {
-	return func(c *Client) { c.poll.statusURL = fn }
-}
-
-// WithStatusDecoder makes the client read status responses with d, for
-// APIs with other conventions than [DefaultStatusDecoder]'s. nil means
-// DefaultStatusDecoder.
-func WithStatusDecoder(d StatusDecoder) Option {
-	return func(c *Client) { c.poll.decoder = d }
-}
-
-// WithOnPoll calls fn after every status response. fn runs on the polling
-// goroutine and must not block for long.
-func WithOnPoll(fn func(PollEvent)) Option {
-	return func(c *Client) { c.poll.onPoll = fn }
-}
-
-// WithTrustedOrigins names origins, such as "https://status.example.com",
-// that may receive the credentials (Authorization, Proxy-Authorization,
-// Cookie and [WithSecretHeaders]) of the request that started an
-// operation when they serve its status or result URL. Other origins than
-// the request's receive none. Entries that are not http or https URLs with
-// a host are ignored. Redirects are not affected.
-func WithTrustedOrigins(origins ...string) Option {
-	return func(c *Client) {
-		for _, o := range origins {
-			if u, err := url.Parse(o); err == nil && u.Host != "" &&
-				(u.Scheme == "http" || u.Scheme == "https") {
-				c.poll.trusted = append(c.poll.trusted, u)
-			}
-		}
-	}
-}
-
-// WithMaxPollTime bounds the total wait for one operation, besides the
-// context's deadline; an operation not done in time is an error matching
-// [context.DeadlineExceeded]. Zero means [DefaultMaxPollTime]; a negative
-// value leaves the bound to the context.
-func WithMaxPollTime(d time.Duration) Option {
-	return func(c *Client) { c.poll.maxTime = d }
-}
-
-// WithMaxStatusBytes sets the largest status response body the client
-// reads; a longer one is an error matching [ErrBodyTooLarge], and the read
-// stops at the limit. A result that is the status response itself is
-// bounded by it too; a result read from another URL, or reached through a
-// 303 See Other, is bounded by [WithMaxBodyBytes]. Zero or negative means
-// [DefaultMaxStatusBytes].
-func WithMaxStatusBytes(n int64) Option {
-	return func(c *Client) { c.poll.maxStatusBytes = n }
-}
-
-// WithPollInterval sets the first wait between polls and its cap, used when
-// the server gives no Retry-After; waits grow by [DefaultPollFactor]. Zero
-// or negative values keep [DefaultPollInterval] and
-// [DefaultMaxPollInterval].
-func WithPollInterval(start, maxInterval time.Duration) Option {
-	return func(c *Client) { c.poll.interval, c.poll.maxInterval = start, maxInterval }
-}
-
-// WithMinPollInterval sets the shortest wait between polls, even when the
-// server asks for less. Zero or negative means [DefaultMinPollInterval].
-func WithMinPollInterval(d time.Duration) Option {
-	return func(c *Client) { c.poll.minInterval = d }
-}
-
-func (p *pollConfig) decode(resp *Response) (OperationStatus, error) {
-	if p.decoder == nil {
-		return DefaultStatusDecoder(resp)
-	}
-	return p.decoder(resp)
-}
-
-func (p *pollConfig) statusLimit() int64 {
-	if p.maxStatusBytes <= 0 {
-		return DefaultMaxStatusBytes
-	}
-	return p.maxStatusBytes
-}
-
-// maxPollTime returns the bound on one operation's wait, 0 for none.
-func (p *pollConfig) maxPollTime() time.Duration {
-	if p.maxTime == 0 {
-		return DefaultMaxPollTime
-	}
-	return max(p.maxTime, 0)
-}
-
-func (p *pollConfig) minPollInterval() time.Duration {
-	if p.minInterval <= 0 {
-		return DefaultMinPollInterval
-	}
-	return p.minInterval
-}
-
-// backoff returns the n-th wait (from 0) that has no Retry-After: the
-// start interval grown n times, capped.
-func (p *pollConfig) backoff(n int) time.Duration {
-	d, ceiling := p.interval, p.maxInterval
-	if d <= 0 {
-		d = DefaultPollInterval
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultMaxPollInterval
-	}
-	for ; n > 0 && d < ceiling; n-- {
-		d = time.Duration(float64(d) * DefaultPollFactor)
-	}
-	return min(d, ceiling)
-}
-
-func (p *pollConfig) trusts(u *url.URL) bool {
-	for _, t := range p.trusted {
-		if sameOrigin(u, t) {
-			return true
-		}
-	}
-	return false
-}
+// says the operation ended, then reads the result. pollopts.go holds the
+// settings, status.go reads the responses, resume.go makes and reads resume
+// tokens, callbacks.go wakes a wait early; this file waits, sends and
+// decides.
 
 // Operation is a long-running operation a request started: a handle to
-// poll it to its end. It is not safe for concurrent use. Its status URL is
-// its resume token; see [Client.ResumeOperation].
+// poll it to its end. It is not safe for concurrent use. See
+// [Operation.ResumeToken] to pick it up again in another process.
 type Operation struct {
-	c         *Client
-	url       *url.URL    // the status URL
-	origin    *url.URL    // the origin the credentials belong to
-	header    http.Header // sent with status and result GETs
-	hint      *url.URL    // the result, when a status document names none
-	start     time.Time
-	waitFirst bool // wait before the first poll
+	c          *Client
+	url        *url.URL    // the status URL
+	monitor    bool        // the status URL is a status monitor, not a Location
+	method     string      // the method of the request that started it
+	origin     *url.URL    // the request's URL: the credentials' origin
+	header     http.Header // sent with status and result GETs
+	hint       *url.URL    // the result, when a status document names none
+	start      time.Time
+	waitFirst  bool // wait before the first poll
+	onProgress func(PollEvent)
+	callback   callbackLink // the callback this operation expects, if any
 
 	accepted serverWait // what the 202 asked for
 	last     serverWait // what the last status response asked for
@@ -211,34 +60,15 @@ func (c *Client) Operation(resp *Response) (*Operation, error) {
 	return op, err
 }
 
-// ResumeOperation returns a handle to the operation whose status URL is
-// statusURL (from [Operation.StatusURL]), to finish an operation that
-// another process, or an earlier run, started. The headers of opts (see
-// [Header]; other options are ignored) are sent with each status GET, and
-// with a result GET to the same origin or a trusted one (see
-// [WithTrustedOrigins]). The first poll does not wait. It is an error if
-// statusURL is not an absolute http or https URL.
-func (c *Client) ResumeOperation(statusURL string, opts ...RequestOption) (*Operation, error) {
-	u, err := resolveHTTP(&url.URL{}, statusURL)
-	if err != nil {
-		return nil, err
-	}
-	h := make(http.Header)
-	for k, vs := range collectOptions(context.Background(), false, opts).header {
-		h[k] = append([]string(nil), vs...)
-	}
-	h.Set("Accept", "application/json")
-	return &Operation{c: c, url: u, origin: u, header: h, start: c.now()}, nil
-}
-
 // newOperation returns the operation a 202 answer to r started, or nil
 // when the answer names no status URL.
 func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
-	raw, ok := statusURLOf(resp, c.poll.statusURL)
+	raw, monitor, ok := statusURLOf(resp, c.poll.StatusURL)
 	if !ok {
 		return nil, nil
 	}
-	u, err := resolveHTTP(r.url, raw)
+	reqURL := r.opts.async.requestURL(r.url)
+	u, err := resolveHTTP(reqURL, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -247,15 +77,18 @@ func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
 		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
 		h.Del(name)
 	}
+	r.opts.async.dropPlacedHeader(h)
 	h.Set("Accept", "application/json")
-	op := &Operation{c: c, url: u, origin: r.url, header: h, start: c.now(), waitFirst: true}
+	op := &Operation{c: c, url: u, monitor: monitor, method: r.method, origin: reqURL, header: h,
+		start: c.now(), waitFirst: true, onProgress: r.opts.async.onProgress}
 	op.accepted = retryAfterOf(resp, c.now())
+	op.callback = r.opts.async.link()
 	switch r.method {
 	case http.MethodPut, http.MethodPatch:
-		op.hint = r.url
+		op.hint = reqURL
 	case http.MethodPost:
 		if loc := resp.Header.Get("Location"); loc != "" {
-			op.hint, _ = resolveHTTP(r.url, loc)
+			op.hint, _ = resolveHTTP(reqURL, loc)
 		}
 	}
 	if op.hint != nil && op.hint.String() == u.String() {
@@ -280,35 +113,51 @@ func (c *Client) await(ctx context.Context, r *request, accepted *Response) (*Re
 	return resp, err
 }
 
-// StatusURL returns the operation's status URL: what
-// [Client.ResumeOperation] needs to pick the operation up again. It keeps
-// any user information the URL has; store it as a credential if so.
+// StatusURL returns the operation's status URL. It keeps any user
+// information the URL has. To resume the operation, keep its
+// [Operation.ResumeToken] instead: the status URL alone does not say where
+// the result is.
 func (op *Operation) StatusURL() string { return op.url.String() }
 
 // Done reports whether the operation has ended.
 func (op *Operation) Done() bool { return op.done }
 
-// Result returns the operation's outcome once it is done: the result and
-// nil, or the last status response and an [*OperationError]. Before then it
-// returns an error.
-func (op *Operation) Result() (*Response, error) {
-	if !op.done {
-		return nil, fmt.Errorf("optimist: operation %s is not done", op.redacted())
+// Result waits for the operation's end as [Operation.Wait] does (once it
+// is done, it sends nothing) and decodes the result's JSON body into out;
+// nil out, or an empty body, skips decoding. It returns the result, or the
+// last status response and an [*OperationError] when the operation
+// failed, or the error that stopped the wait; a body that does not decode
+// is an error matching [ErrNotJSON].
+func (op *Operation) Result(ctx context.Context, out any) (*Response, error) {
+	resp, err := op.Wait(ctx)
+	if err != nil || out == nil || len(resp.Body) == 0 {
+		return resp, err
 	}
-	return op.result, op.err
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return resp, fmt.Errorf("%w: decoding the result of operation %s: %w", ErrNotJSON, op.redacted(), err)
+	}
+	return resp, nil
 }
 
-// Wait polls the operation to its end and returns what [Operation.Result]
-// then returns. Before each poll it waits for what the last status
-// response's Retry-After asked, else the 202's, else a growing interval
-// (see [WithPollInterval]); a Retry-After is cut to [WithMaxRetryAfter],
-// and no wait is shorter than [WithMinPollInterval]. A resumed operation
-// polls once without waiting first. Wait stops with an error when ctx ends,
-// when the operation outlasts [WithMaxPollTime], or when a poll fails after
-// its own transport retries (the status endpoint keeps failing, or answers
-// what cannot be decoded); the operation is then not done, and Wait can be
-// called again.
+// Wait polls the operation to its end and returns its result, or the last
+// status response and an [*OperationError] when it failed. Before each
+// poll it waits for what the last status response's Retry-After asked,
+// else the 202's, else a growing interval (see [PollOptions]); a
+// Retry-After is cut to [WithMaxRetryAfter], and no wait is shorter than
+// PollOptions.MinInterval. While a callback is expected (see
+// [Callbacks.Attach]) the waits are PollOptions.CallbackSlowdown times
+// longer, and a verified callback that is not a progress report ends the
+// wait at once: the next poll, not the callback, tells the outcome. A
+// resumed operation polls once without waiting first. Wait stops with an
+// error when ctx ends, when the operation outlasts PollOptions.MaxTime,
+// or when a poll fails after its own transport retries (the status
+// endpoint keeps failing, or answers what cannot be decoded); the
+// operation is then not done, and Wait can be called again. Once the
+// operation is done, Wait sends nothing.
 func (op *Operation) Wait(ctx context.Context) (*Response, error) {
+	if !op.done {
+		defer op.callback.listen()()
+	}
 	for !op.done {
 		if op.attempts > 0 || op.waitFirst {
 			if err := op.pause(ctx); err != nil {
@@ -322,15 +171,24 @@ func (op *Operation) Wait(ctx context.Context) (*Response, error) {
 	return op.result, op.err
 }
 
-// pause waits before the next poll.
+// pause waits before the next poll: the time nextWait gives, slowed down
+// while a callback is expected, or until a callback says to poll.
 func (op *Operation) pause(ctx context.Context) error {
 	d := op.nextWait()
-	if limit := op.c.poll.maxPollTime(); limit > 0 && op.c.now().Add(d).Sub(op.start) > limit {
+	limit := op.c.poll.maxPollTime()
+	if op.callback.expected() {
+		slowed := time.Duration(float64(d) * op.c.poll.slowdown())
+		if limit > 0 {
+			slowed = min(slowed, op.start.Add(limit).Sub(op.c.now()))
+		}
+		d = max(d, slowed)
+	}
+	if limit > 0 && op.c.now().Add(d).Sub(op.start) > limit {
 		return fmt.Errorf("optimist: operation %s: not done within %s: %w", op.redacted(), limit, context.DeadlineExceeded)
 	}
 	err := ctx.Err()
 	if err == nil {
-		err = op.c.sleep(ctx, d)
+		err = op.sleep(ctx, d)
 	}
 	if err == nil {
 		err = ctx.Err()
@@ -374,7 +232,7 @@ func (op *Operation) Poll(ctx context.Context) (done bool, err error) {
 	}
 	op.attempts++
 	op.last = retryAfterOf(resp, op.c.now())
-	op.report(ctx, resp, st)
+	op.report(ctx, op.event(resp.StatusCode, st))
 	switch {
 	case st.Failed:
 		op.done, op.result = true, resp
@@ -402,6 +260,9 @@ func (op *Operation) status(ctx context.Context) (*Response, OperationStatus, er
 	}
 	if redirectedBySeeOther(resp.raw) {
 		return resp, OperationStatus{Done: true}, nil
+	}
+	if !op.monitor {
+		return resp, locationStatus(resp), nil
 	}
 	st, err := op.c.poll.decode(resp)
 	if err != nil {
@@ -472,17 +333,26 @@ func (op *Operation) get(u *url.URL) *request {
 	return r
 }
 
-// report tells the hook and the log of a status response.
-func (op *Operation) report(ctx context.Context, resp *Response, st OperationStatus) {
-	ev := PollEvent{StatusURL: op.redacted(), Attempt: op.attempts, StatusCode: resp.StatusCode,
-		State: st.State, Done: st.Done, Failed: st.Failed, PercentComplete: st.PercentComplete}
-	if op.c.poll.onPoll != nil {
-		op.c.poll.onPoll(ev)
+// event describes a status response, or a callback when status is 0.
+func (op *Operation) event(status int, st OperationStatus) PollEvent {
+	return PollEvent{StatusURL: op.redacted(), Attempt: op.attempts, StatusCode: status,
+		Callback: status == 0, State: st.State, Done: st.Done, Failed: st.Failed,
+		PercentComplete: st.PercentComplete}
+}
+
+// report tells the hooks and the log of a status response or callback.
+func (op *Operation) report(ctx context.Context, ev PollEvent) {
+	if op.c.poll.OnProgress != nil {
+		op.c.poll.OnProgress(ev)
+	}
+	if op.onProgress != nil {
+		op.onProgress(ev)
 	}
 	if op.c.logger != nil {
 		op.c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: operation polled",
 			slog.String("url", ev.StatusURL), slog.Int("attempt", ev.Attempt),
-			slog.Int("status", ev.StatusCode), slog.String("state", ev.State))
+			slog.Int("status", ev.StatusCode), slog.String("state", ev.State),
+			slog.Bool("callback", ev.Callback))
 	}
 }
 

@@ -2,6 +2,7 @@ package optimist_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -111,7 +112,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		{"asctime", at.Format(time.ANSIC), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
 		{"clamped", "3600", []optimist.Option{optimist.WithMaxRetryAfter(5 * time.Second)}, repeat(5*time.Second, 3)},
 		{"default clamp", "86400", nil, repeat(optimist.DefaultMaxRetryAfter, 3)},
-		{"raised floor", "0", []optimist.Option{optimist.WithMinPollInterval(time.Second)}, repeat(time.Second, 3)},
+		{"raised floor", "0", []optimist.Option{optimist.WithPolling(optimist.PollOptions{MinInterval: time.Second})}, repeat(time.Second, 3)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,8 +149,8 @@ func TestPollWaitsWithoutRetryAfter(t *testing.T) {
 		{"default growth and cap", accepted(), append(slices.Repeat([]step{running()}, 9), succeeded), nil,
 			[]time.Duration{500 * ms, 750 * ms, 1125 * ms, 1687500 * time.Microsecond, 2531250 * time.Microsecond,
 				3796875 * time.Microsecond, 5695312500, 8542968750, 10 * time.Second, 10 * time.Second}},
-		{"WithPollInterval", accepted(), append(slices.Repeat([]step{running()}, 5), succeeded),
-			[]optimist.Option{optimist.WithPollInterval(time.Second, 3*time.Second)},
+		{"Interval", accepted(), append(slices.Repeat([]step{running()}, 5), succeeded),
+			[]optimist.Option{optimist.WithPolling(optimist.PollOptions{Interval: time.Second, MaxInterval: 3 * time.Second})},
 			[]time.Duration{time.Second, 1500 * ms, 2250 * ms, 3 * time.Second, 3 * time.Second, 3 * time.Second}},
 	}
 	for _, tt := range tests {
@@ -206,18 +207,18 @@ func TestContextCancelStopsPolling(t *testing.T) {
 		require.Less(t, time.Since(began), 10*time.Second)
 		require.Equal(t, []string{"POST /jobs"}, requestLines(s))
 	})
-	t.Run("from OnPoll", func(t *testing.T) {
+	t.Run("from OnProgress", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, mock.WithJobPolls(5))
 		clk := newFakeClock()
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		c := newClient(s, clk.option(), optimist.WithOnPoll(func(ev optimist.PollEvent) {
+		c := newClient(s, clk.option())
+		resp, err := c.Post(ctx, s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.PollEvent) {
 			if ev.Attempt == 2 {
 				cancel()
 			}
 		}))
-		resp, err := c.Post(ctx, s.URL+"/jobs", nil, nil)
 		require.ErrorIs(t, err, context.Canceled)
 		require.Equal(t, http.StatusAccepted, resp.StatusCode, "the 202, to resume from")
 		require.Equal(t, []string{"POST /jobs", "GET /jobs/1", "GET /jobs/1"}, requestLines(s))
@@ -274,7 +275,7 @@ func TestCrossOriginStatusURLGetsNoCredentials(t *testing.T) {
 			front := newScript(t, accepted("Operation-Location", jobs.URL+created.Header.Get("Location")))
 			opts := []optimist.Option{newFakeClock().option(), optimist.WithSecretHeaders("X-Api-Key")}
 			if tt.trusted {
-				opts = append(opts, optimist.WithTrustedOrigins(jobs.URL))
+				opts = append(opts, optimist.WithPolling(optimist.PollOptions{TrustedOrigins: []string{jobs.URL}}))
 			}
 			_, err = newClient(jobs, opts...).Post(t.Context(), front.URL+"/ops/start", nil, nil,
 				optimist.Header("Authorization", "Bearer token"), optimist.Header("X-Api-Key", "key"),
@@ -307,7 +308,7 @@ func TestStatusBodyLimit(t *testing.T) {
 	t.Run("mock status document", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t)
-		c := newClient(s, newFakeClock().option(), optimist.WithMaxStatusBytes(16))
+		c := newClient(s, newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{MaxStatusBytes: 16}))
 		_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil)
 		require.ErrorIs(t, err, optimist.ErrBodyTooLarge)
 		require.Equal(t, []string{"POST /jobs", "GET /jobs/1"}, requestLines(s))
@@ -338,7 +339,7 @@ func TestStatusBodyLimit(t *testing.T) {
 					}
 				}
 			})
-			c := optimist.New(newFakeClock().option(), optimist.WithMaxStatusBytes(64<<10))
+			c := optimist.New(newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{MaxStatusBytes: 64 << 10}))
 			_, err := c.Post(t.Context(), s.URL+"/start", nil, nil)
 			require.ErrorIs(t, err, optimist.ErrBodyTooLarge)
 			c.CloseIdleConnections()
@@ -360,8 +361,8 @@ func TestResumeOperation(t *testing.T) {
 	done, err := op.Poll(t.Context())
 	require.NoError(t, err)
 	require.False(t, done)
-	saved := op.StatusURL()
-	require.Equal(t, s.URL+"/jobs/1", saved)
+	require.Equal(t, s.URL+"/jobs/1", op.StatusURL())
+	saved := op.ResumeToken()
 
 	clk := newFakeClock()
 	later := newClient(s, clk.option()) // as after a restart
@@ -374,9 +375,12 @@ func TestResumeOperation(t *testing.T) {
 	require.Equal(t, "t2", s.Requests()[4].Header.Get("X-Trace"))
 	require.Len(t, clk.Waits(), 2, "the first poll after resuming does not wait")
 	require.True(t, resumed.Done())
-	again, err := resumed.Result()
+	var out map[string]int
+	again, err := resumed.Result(t.Context(), &out)
 	require.NoError(t, err)
-	require.Same(t, result, again)
+	require.Same(t, result, again, "a done operation sends nothing")
+	require.Equal(t, map[string]int{"answer": 42}, out)
+	require.Equal(t, jobLines(3), requestLines(s))
 	v, ok := later.Remembered(s.URL + "/results/1")
 	require.True(t, ok, "the result is remembered")
 	require.JSONEq(t, `{"answer":42}`, string(v.Body))
@@ -393,17 +397,18 @@ func TestOperationHandle(t *testing.T) {
 		_, err := c.Operation(resp)
 		require.ErrorContains(t, err, "not a 202 Accepted answer")
 	}
-	for _, raw := range []string{"", "/jobs/1", "ftp://example.com/1", "http://[::1"} {
+	for _, raw := range []string{"", s.URL + "/jobs/1", "optimist1.", "optimist1.!!", "optimist1.e30",
+		resumeToken(`{"s":"ftp://example.com/1","x":"POST","u":"http://example.com/"}`),
+		resumeToken(`{"s":"http://[::1","x":"POST","u":"http://example.com/"}`)} {
 		_, err := c.ResumeOperation(raw)
-		require.Error(t, err, raw)
+		require.ErrorIs(t, err, optimist.ErrInvalidResumeToken, raw)
 	}
 
 	resp, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.NoWait())
 	require.NoError(t, err)
 	op, err := c.Operation(resp)
 	require.NoError(t, err)
-	_, err = op.Result()
-	require.ErrorContains(t, err, "is not done")
+	require.False(t, op.Done())
 	for _, want := range []bool{false, true, true} {
 		done, err := op.Poll(t.Context())
 		require.NoError(t, err)
@@ -423,12 +428,16 @@ func TestPollEvents(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithJobPolls(2))
 	var events []optimist.PollEvent
-	c := newClient(s, newFakeClock().option(), optimist.WithOnPoll(func(ev optimist.PollEvent) {
-		events = append(events, ev)
+	var perRequest []optimist.PollEvent
+	c := newClient(s, newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{
+		OnProgress: func(ev optimist.PollEvent) { events = append(events, ev) },
 	}))
-	_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil)
+	_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.PollEvent) {
+		perRequest = append(perRequest, ev)
+	}))
 	require.NoError(t, err)
 	require.Len(t, events, 3)
+	require.Equal(t, events, perRequest)
 	for i, want := range []struct {
 		state   string
 		percent float64
@@ -449,7 +458,7 @@ func TestMaxPollTime(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithJobPolls(100), mock.WithJobRetryAfter("1"))
 	clk := newFakeClock()
-	c := newClient(s, clk.option(), optimist.WithMaxPollTime(5*time.Second))
+	c := newClient(s, clk.option(), optimist.WithPolling(optimist.PollOptions{MaxTime: 5 * time.Second}))
 	_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.ErrorContains(t, err, "not done within 5s")
@@ -475,4 +484,9 @@ func TestDoWaitsOnlyWhenAsked(t *testing.T) {
 		require.NoError(t, resp.Body.Close())
 		require.Equal(t, tt.status, resp.StatusCode)
 	}
+}
+
+// resumeToken makes a token from its JSON, as ResumeToken encodes it.
+func resumeToken(js string) string {
+	return "optimist1." + base64.RawURLEncoding.EncodeToString([]byte(js))
 }

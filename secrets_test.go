@@ -179,7 +179,7 @@ func TestCredentialsStayWithTheirOrigin(t *testing.T) {
 			firstURL = firstServer.URL
 			opts := []optimist.Option{optimist.WithSecretHeaders("x-api-key"), optimist.WithClock(nil, new(sleeper).sleep)}
 			if tt.trusted {
-				opts = append(opts, optimist.WithTrustedOrigins(secondServer.URL))
+				opts = append(opts, optimist.WithPolling(optimist.PollOptions{TrustedOrigins: []string{secondServer.URL}}))
 			}
 			c := optimist.New(opts...)
 			t.Cleanup(c.CloseIdleConnections)

@@ -16,7 +16,7 @@ import (
 // StatusURLFunc finds the status URL in a 202 Accepted answer, for APIs
 // that name it somewhere other than the usual headers; it reports false
 // when it finds none. A relative URL is resolved against the request's
-// URL. See [WithStatusURL], [LinkStatusURL] and [BodyStatusURL].
+// URL. See [PollOptions], [LinkStatusURL] and [BodyStatusURL].
 type StatusURLFunc func(resp *Response) (string, bool)
 
 // LinkStatusURL returns a [StatusURLFunc] that reads the target of the
@@ -102,21 +102,31 @@ func BodyStatusURL(name string) StatusURLFunc {
 	}
 }
 
-// statusURLOf returns the status URL a 202 answer names: found by fn when
-// it is not nil and finds one, else the first of the Operation-Location,
-// Azure-AsyncOperation, Location and Content-Location headers present.
-func statusURLOf(resp *Response, fn StatusURLFunc) (string, bool) {
+// statusURLOf returns the status URL a 202 answer names, and whether it is
+// a status monitor: found by fn when it is not nil and finds one, else the
+// first of the Operation-Location, Azure-AsyncOperation (both monitors),
+// Location and Content-Location (both where the result will be) headers
+// present.
+func statusURLOf(resp *Response, fn StatusURLFunc) (u string, monitor, ok bool) {
 	if fn != nil {
 		if u, ok := fn(resp); ok {
-			return u, true
+			return u, true, true
 		}
 	}
-	for _, name := range [...]string{"Operation-Location", "Azure-AsyncOperation", "Location", "Content-Location"} {
+	for i, name := range [...]string{"Operation-Location", "Azure-AsyncOperation", "Location", "Content-Location"} {
 		if u := strings.TrimSpace(resp.Header.Get(name)); u != "" {
-			return u, true
+			return u, i < 2, true
 		}
 	}
-	return "", false
+	return "", false, false
+}
+
+// locationStatus reads an answer to a GET of a Location status URL, as
+// azcore's Location poller does: 202 Accepted means running; any other 2xx
+// is the result itself, whatever its body says. State members are read
+// only from status monitors.
+func locationStatus(resp *Response) OperationStatus {
+	return OperationStatus{Done: resp.StatusCode != http.StatusAccepted}
 }
 
 // resolveHTTP resolves raw against base and checks it is an http or https
@@ -158,7 +168,7 @@ func retryAfterOf(resp *Response, now time.Time) serverWait {
 
 // StatusDecoder reads a status response: a 2xx answer to a GET of an
 // operation's status URL. An error stops the polling and is returned to
-// the caller. See [DefaultStatusDecoder] and [WithStatusDecoder].
+// the caller. See [DefaultStatusDecoder] and [PollOptions].
 type StatusDecoder func(resp *Response) (OperationStatus, error)
 
 // OperationStatus is what a status response says of an operation.
@@ -289,14 +299,19 @@ func parseStatusDocument(body []byte) statusDocument {
 	return doc
 }
 
-// PollEvent describes one status response, for [WithOnPoll].
+// PollEvent describes one status response, or one verified progress
+// callback, for [PollOptions].OnProgress and [OnProgress].
 type PollEvent struct {
 	// StatusURL is the URL polled, without user information.
 	StatusURL string
-	// Attempt counts the status responses of the operation, from 1.
+	// Attempt counts the status responses of the operation, from 1; a
+	// callback's event carries the count so far.
 	Attempt int
-	// StatusCode is the status response's HTTP status.
+	// StatusCode is the status response's HTTP status; 0 for a callback.
 	StatusCode int
+	// Callback reports that the event comes from a progress callback
+	// (see [Callbacks]), not from a status response.
+	Callback bool
 	// State is the operation's state as the server names it, or empty.
 	State string
 	// Done reports that the operation has ended; Failed, that it ended
@@ -316,7 +331,7 @@ type OperationError struct {
 	State string
 	// Body is the server's error: the status document's error member, or
 	// the whole document. It is at most the status document's size limit
-	// (see [WithMaxStatusBytes]).
+	// (see [PollOptions].MaxStatusBytes).
 	Body json.RawMessage
 	// Problem is Body read as RFC 9457 problem details when it has any of
 	// their members; nil otherwise.

@@ -195,22 +195,24 @@ func TestStatusConventions(t *testing.T) {
 		{name: "Azure-AsyncOperation before Location",
 			accepted: accepted("Operation-Location", "", "Azure-AsyncOperation", "/ops/status", "Location", "/ops/x"),
 			steps:    []step{succeeded}, want: statusAndResult, body: `{"at":"/ops/result"}`},
+		// A Location or Content-Location is where the result will be, not
+		// a status monitor: its 2xx answer is the result, state and all.
 		{name: "Content-Location", accepted: step{status: 202, header: map[string]string{"Content-Location": "/ops/status"}},
-			steps: []step{succeeded}, want: statusAndResult, body: `{"at":"/ops/result"}`},
+			steps: []step{succeeded}, want: []string{"POST /ops/start", "GET /ops/status"}, body: succeeded.body},
 		{name: "Link header", accepted: step{status: 202, header: map[string]string{
 			"Link": `</a,b>; rel="next", </ops/status>; title="x;y"; rel="self Monitor"`}},
-			opts:  []optimist.Option{optimist.WithStatusURL(optimist.LinkStatusURL("monitor"))},
+			opts:  []optimist.Option{optimist.WithPolling(optimist.PollOptions{StatusURL: optimist.LinkStatusURL("monitor")})},
 			steps: []step{succeeded}, want: statusAndResult, body: `{"at":"/ops/result"}`},
 		{name: "body member", accepted: step{status: 202, body: `{"statusUrl":"/ops/status"}`},
-			opts:  []optimist.Option{optimist.WithStatusURL(optimist.BodyStatusURL("statusUrl"))},
+			opts:  []optimist.Option{optimist.WithPolling(optimist.PollOptions{StatusURL: optimist.BodyStatusURL("statusUrl")})},
 			steps: []step{succeeded}, want: statusAndResult, body: `{"at":"/ops/result"}`},
 		{name: "custom decoder", accepted: accepted(),
 			steps: []step{{status: 200, body: `{"phase":"Pending"}`}, {status: 200, body: `{"phase":"Ready"}`}},
-			opts: []optimist.Option{optimist.WithStatusDecoder(func(resp *optimist.Response) (optimist.OperationStatus, error) {
+			opts: []optimist.Option{optimist.WithPolling(optimist.PollOptions{Decoder: func(resp *optimist.Response) (optimist.OperationStatus, error) {
 				var doc struct{ Phase string }
 				err := json.Unmarshal(resp.Body, &doc)
 				return optimist.OperationStatus{State: doc.Phase, Done: doc.Phase == "Ready", ResultURL: "result"}, err
-			})},
+			}})},
 			want: []string{"POST /ops/start", "GET /ops/status", "GET /ops/status", "GET /ops/result"},
 			body: `{"at":"/ops/result"}`},
 	}

@@ -78,6 +78,14 @@
 // the job's "polls", "retryAfter", "result" (any JSON) and "fail" (with a
 // "detail").
 //
+// With [WithCallbacks], a job whose POST body names a "callbackUrl" is
+// announced there by Standard Webhooks deliveries (webhook-id,
+// webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>") with
+// the body {"type":"job.succeeded","timestamp":...,"data":<status>}: when
+// it ends, and on [Backend.SendJobProgress]. [Backend.CompleteJob] ends a
+// job at once; [CallbackFault]s drop, delay, duplicate, replay, mis-sign
+// or send early; [Backend.CallbackLog] lists the deliveries and answers.
+//
 // # Idempotency keys
 //
 // A write carrying an Idempotency-Key header is applied once: a repeat of

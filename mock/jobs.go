@@ -22,6 +22,10 @@ type job struct {
 	created    time.Time
 	stored     bool   // the result document has been stored
 	storeErr   string // why storing it failed
+
+	callbackURL string // where its callbacks go; see callbacks.go
+	finished    bool   // ended by CompleteJob or a callback fault
+	notified    bool   // its terminal callback has been made
 }
 
 // jobSpec is the optional body of a POST to the jobs path.
@@ -31,6 +35,7 @@ type jobSpec struct {
 	Detail     string          `json:"detail"`
 	Result     json.RawMessage `json:"result"`
 	RetryAfter json.RawMessage `json:"retryAfter"`
+	Callback   string          `json:"callbackUrl"`
 }
 
 // jobStatus is the body of a job's status answer.
@@ -75,9 +80,13 @@ func (b *Backend) createJob(r *http.Request, body []byte) *response {
 		if err := json.Unmarshal(body, &spec); err != nil {
 			return badRequest("the job is not a JSON object: " + err.Error())
 		}
+		if spec.Callback != "" && !validCallbackURL(spec.Callback) {
+			return badRequest("callbackUrl is not an absolute http or https URL")
+		}
 		spec.apply(j)
 	}
 	b.jobs[j.id] = j
+	b.startJobCallbacks(j)
 	res := jsonResponse(http.StatusAccepted, "application/json",
 		jobStatus{ID: j.id, Status: "running"})
 	loc := b.jobURL(r, b.cfg.jobsPath+"/"+j.id)
@@ -93,6 +102,7 @@ func (s *jobSpec) apply(j *job) {
 		j.polls = max(*s.Polls, 0)
 	}
 	j.fail = s.Fail
+	j.callbackURL = s.Callback
 	if s.Detail != "" {
 		j.detail = s.Detail
 	}
@@ -115,6 +125,9 @@ func (b *Backend) pollJob(r *http.Request, j *job) *response {
 			jobStatus{ID: j.id, Status: "running", PercentComplete: pct})
 		res.header.Set("Retry-After", j.retryAfter)
 		return res
+	}
+	if d, ok := b.terminalDelivery(j); ok {
+		b.dispatch(d, true) // not while the status answer waits
 	}
 	if !j.fail && !j.stored {
 		j.stored = true
@@ -139,6 +152,9 @@ func (b *Backend) pollJob(r *http.Request, j *job) *response {
 
 // progress tells whether j is still running, and how far along it is then.
 func (b *Backend) progress(j *job) (percent int, running bool) {
+	if j.finished {
+		return 100, false
+	}
 	if d := b.cfg.jobDuration; d > 0 {
 		elapsed := b.cfg.clock().Sub(j.created)
 		return min(max(int(elapsed*100/d), 0), 99), elapsed < d

@@ -43,6 +43,8 @@ type config struct {
 
 	observer     func(Request)
 	beforeHandle func(*http.Request)
+
+	callbacks callbackConfig // see callbacks.go
 }
 
 func newConfig(opts []Option) config {

@@ -25,6 +25,7 @@ type Backend struct {
 	idem    idempotencyStore
 	counts  map[countKey]int
 	log     requestLog
+	cb      callbackState // outgoing callbacks; see callbacks.go
 }
 
 // Handler makes a [Backend] with the options, ready to serve requests under
@@ -153,7 +154,12 @@ func NewServer(opts ...Option) *Server {
 // Close stops the server and blocks until every in-flight request has been
 // answered. It closes the idle connections of [Server.Client] and
 // [http.DefaultTransport]. Calling Close again does nothing more.
-func (s *Server) Close() { s.ts.Close() }
+// Callbacks (see [WithCallbacks]) not sent yet are dropped; those in flight
+// are cancelled and waited for.
+func (s *Server) Close() {
+	s.ts.Close()
+	s.closeCallbacks()
+}
 
 // Client gives an [http.Client] for the server. It keeps connections alive;
 // see the package documentation on faults and connection reuse.

@@ -1,10 +1,12 @@
 // Command async-job submits a long-running job, which the server answers
-// 202 Accepted, watches its progress, and saves its status URL. Then, as a
+// 202 Accepted, watches its progress, and saves its resume token. Then, as a
 // process that restarted would, it picks the job up again in a fresh
-// client with optimist.ResumeOperation and waits for the result.
+// client with optimist.ResumeOperation and waits for the result. Last, with
+// the in-process mock, it submits a second job with a callback URL and
+// waits for the signed callback or the status, whichever comes first.
 //
 //	go run ./examples/async-job
-//	go run ./examples/async-job -duration 2s -state /tmp/job-url
+//	go run ./examples/async-job -duration 2s -state /tmp/job-token
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +28,9 @@ import (
 
 func main() { demo.Main(run) }
 
+// secret signs the in-process mock's callbacks (Standard Webhooks).
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		duration time.Duration
@@ -32,12 +38,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	)
 	f, err := demo.Parse("async-job", args, stderr, func(fs *flag.FlagSet) {
 		fs.DurationVar(&duration, "duration", 500*time.Millisecond, "how long the in-process mock's job runs")
-		fs.StringVar(&state, "state", "", "file to save the status URL in (default: a temporary file)")
+		fs.StringVar(&state, "state", "", "file to save the resume token in (default: a temporary file)")
 	})
 	if err != nil {
 		return err
 	}
-	base, _, stop := demo.Server(f, mock.WithJobDuration(duration))
+	base, srv, stop := demo.Server(f, mock.WithJobDuration(duration), mock.WithCallbacks(secret))
 	defer stop()
 	if state == "" {
 		dir, err := os.MkdirTemp("", "async-job")
@@ -45,24 +51,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		state = filepath.Join(dir, "status-url")
+		state = filepath.Join(dir, "resume-token")
 	}
 
-	progress := optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	progress := optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
 		pct := ""
 		if ev.PercentComplete != nil {
 			pct = fmt.Sprintf(" %.0f%%", *ev.PercentComplete)
 		}
 		fmt.Fprintf(stdout, "  poll %d: %s%s\n", ev.Attempt, ev.State, pct)
-	})
+	}})
 	if err := submit(ctx, optimist.New(progress), base+"/jobs", state, stdout); err != nil {
 		return err
 	}
-	return resume(ctx, optimist.New(progress), state, stdout)
+	if err := resume(ctx, optimist.New(progress), state, stdout); err != nil {
+		return err
+	}
+	if srv == nil {
+		return nil // a server of its own may not call back
+	}
+	return callback(ctx, optimist.New(progress), base+"/jobs", stdout)
+}
+
+// callback serves a Callbacks handler on a loopback port, submits a job
+// with its callback URL in the body, and waits for the job's end.
+func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io.Writer) error {
+	verifier, err := optimist.StandardWebhooks(secret)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL("http://"+ln.Addr().String()+"/hooks"))
+	app := &http.Server{Handler: hooks, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = app.Serve(ln) }()
+	defer app.Close()
+
+	fmt.Fprintln(stdout, "submitted a second job, with a callback URL")
+	job := map[string]any{"result": map[string]any{"report": "monthly", "rows": 310}}
+	var out struct {
+		Report string `json:"report"`
+	}
+	if _, err := c.Post(ctx, jobsURL, job, &out, hooks.Attach(optimist.CallbackInBody("callbackUrl"))); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "called back; result: %s report\n", out.Report)
+	return nil
 }
 
 // submit starts the job without waiting for it, looks at it once and
-// saves its status URL in the file state.
+// saves its resume token in the file state.
 func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdout io.Writer) error {
 	job := map[string]any{"result": map[string]any{"report": "quarterly", "rows": 1200}}
 	resp, err := c.Post(ctx, jobsURL, job, nil, optimist.NoWait())
@@ -77,14 +117,14 @@ func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdo
 	if _, err := op.Poll(ctx); err != nil {
 		return err
 	}
-	if err := os.WriteFile(state, []byte(op.StatusURL()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(state, []byte(op.ResumeToken()+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "saved the status URL to %s\n", state)
+	fmt.Fprintf(stdout, "saved the resume token to %s\n", state)
 	return nil
 }
 
-// resume reads the status URL saved in the file state and waits for the
+// resume reads the resume token saved in the file state and waits for the
 // job's result.
 func resume(ctx context.Context, c *optimist.Client, state string, stdout io.Writer) error {
 	saved, err := os.ReadFile(state)

@@ -157,11 +157,11 @@ func unionTags(out io.Writer) optimist.PathResolver {
 // to its result.
 func job(ctx context.Context, out io.Writer, base string) error {
 	fmt.Fprintln(out, "3. A 202 Accepted job, followed to its result")
-	c := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	c := optimist.New(optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
 		if ev.PercentComplete != nil {
 			fmt.Fprintf(out, "   %s %.0f%%\n", strings.ToLower(ev.State), *ev.PercentComplete)
 		}
-	}))
+	}}))
 	spec := map[string]any{"polls": 3, "result": map[string]any{"file": "report.csv", "rows": 1200}}
 	resp, err := c.Post(ctx, base+"/jobs", spec, nil, optimist.NoWait())
 	if err != nil {
