@@ -75,7 +75,7 @@
 //
 // Connection errors, 429 and 5xx answers are retried by a go-retryablehttp
 // client underneath, with full-jitter exponential backoff and Retry-After
-// honoured up to [WithMaxRetryAfter]. A request that may have reached the
+// honoured up to [RetryOptions].MaxRetryAfter. A request that may have reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]

@@ -27,6 +27,18 @@ type request struct {
 	// sendURL the URL with it when the token is a query parameter.
 	version string
 	sendURL *url.URL
+	// origin is the origin the request's credentials belong to when that
+	// is not its URL's, as for a status URL on another origin.
+	origin *url.URL
+}
+
+// credentialOrigin is the origin r's credentials (its Cookie, the caller's
+// cookie jar) belong to: r.origin, else r's URL.
+func (r *request) credentialOrigin() *url.URL {
+	if r.origin != nil {
+		return r.origin
+	}
+	return r.url
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
@@ -129,6 +141,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 // its URL again, as http.NewRequest would. The URL is shared, not copied:
 // neither net/http nor go-retryablehttp changes it.
 func (r *request) httpRequest(ctx context.Context, header http.Header) *retryablehttp.Request {
+	ctx = bindState(ctx, r)
 	u := r.url
 	if r.sendURL != nil {
 		u = r.sendURL
@@ -219,15 +232,22 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 
 // transportError wraps the error of a request that got no usable answer.
 func (c *Client) transportError(r *request, st *exchangeState, resp *http.Response, err error) error {
-	var rae *RetryAfterError
+	var (
+		rae *RetryAfterError
+		out *Response
+	)
 	if resp != nil {
-		out, readErr := c.readResponse(r, resp, st)
+		var readErr error
+		out, readErr = c.readResponse(r, resp, st)
 		if errors.As(err, &rae) && readErr == nil {
 			rae.Response, _ = c.statusError(r, out, st).(*StatusError)
 			return rae
 		}
 	}
-	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: err}
+	if stop, ok := c.stopError(r, st, out, err); ok {
+		return stop
+	}
+	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: redactError(err)}
 }
 
 // remember updates the ETag memory from an answer to r.

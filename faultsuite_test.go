@@ -116,7 +116,7 @@ func faultClient(hc *http.Client, sl *sleeper, logger *slog.Logger) *optimist.Cl
 	return optimist.New(
 		optimist.WithHTTPClient(hc),
 		optimist.WithIdempotencyKeys(),
-		optimist.WithMaxRetries(30),
+		optimist.WithRetry(optimist.RetryOptions{MaxRetries: 30}),
 		optimist.WithConflictRetries(500, time.Hour, nil),
 		optimist.WithClock(nil, sl.sleep),
 		optimist.WithLogger(logger),

@@ -301,7 +301,7 @@ func (op *Operation) Result() (*Response, error) {
 // Wait polls the operation to its end and returns what [Operation.Result]
 // then returns. Before each poll it waits for what the last status
 // response's Retry-After asked, else the 202's, else a growing interval
-// (see [WithPollInterval]); a Retry-After is cut to [WithMaxRetryAfter],
+// (see [WithPollInterval]); a Retry-After is cut to [RetryOptions].MaxRetryAfter,
 // and no wait is shorter than [WithMinPollInterval]. A resumed operation
 // polls once without waiting first. Wait stops with an error when ctx ends,
 // when the operation outlasts [WithMaxPollTime], or when a poll fails after
@@ -464,10 +464,11 @@ func (op *Operation) fetchResult(ctx context.Context, resp *Response, st Operati
 // when u is another origin than the request's and not a trusted one.
 func (op *Operation) get(u *url.URL) *request {
 	h := op.header.Clone()
+	r := &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h}
 	if !sameOrigin(u, op.origin) && !op.c.poll.trusts(u) {
 		op.c.stripSecrets(h)
+		r.origin = op.origin // no cookie of the caller's jar either
 	}
-	r := &request{method: http.MethodGet, url: u, key: canonicalURL(u), header: h}
 	r.token = op.c.tokenFor(u, &r.opts)
 	return r
 }

@@ -282,7 +282,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			})
 			logger, logs := debugLogger()
 			c := optimist.New(optimist.WithLogger(logger), optimist.WithSecretHeaders("X-Api-Key"),
-				optimist.WithMaxRetries(2), optimist.WithConflictRetries(3, time.Hour, nil),
+				optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}), optimist.WithConflictRetries(3, time.Hour, nil),
 				optimist.WithClock(nil, new(sleeper).sleep))
 			t.Cleanup(c.CloseIdleConnections)
 			call := tt.call
