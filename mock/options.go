@@ -24,7 +24,7 @@ type config struct {
 	clock func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
-	faults Faults
+	faults     Faults
 	randomSeed int64
 
 	jobsPath        string
