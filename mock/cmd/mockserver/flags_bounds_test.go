@@ -62,3 +62,17 @@ func TestREADMESeedFileShips(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.NoError(t, s.stop())
 }
+
+// A huge count of queued faults, by flag or by the control API, is a
+// count: the server starts and answers at once.
+func TestHugeFailNextIsACount(t *testing.T) {
+	t.Parallel()
+	s := start(t, "-fail-next", "429:100000000")
+	resp := s.do(t, "POST", "/_mock/fail-next?fault=503&n=100000000", "")
+	require.Equal(t, 204, resp.StatusCode)
+	require.NoError(t, resp.Body.Close())
+	resp = s.do(t, "GET", "/docs/a", "")
+	require.Equal(t, 429, resp.StatusCode)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, s.stop())
+}
