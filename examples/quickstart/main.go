@@ -3,15 +3,22 @@
 // lose no update, a true conflict settled by the caller's strategy, and a
 // 202 Accepted job followed to its result.
 //
+// With -v it prints the wire too: each request's method, URL and If-Match,
+// and the status that answered it, so that the 412s and the re-reads
+// behind each step show.
+//
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -v
 //	go run ./examples/quickstart -url http://127.0.0.1:8080
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +31,10 @@ import (
 func main() { demo.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := demo.Parse("quickstart", args, stderr, nil)
+	var verbose bool
+	f, err := demo.Parse("quickstart", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&verbose, "v", false, "print each request (method, URL, If-Match) and its status")
+	})
 	if err != nil {
 		return err
 	}
@@ -35,13 +45,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "optimist quickstart, against %s\n", base)
 	}
-	for _, step := range []func(context.Context, io.Writer, string) error{counter, trueConflict, job} {
+	t := &tour{base: base}
+	if verbose {
+		t.wire = &wireLog{out: stdout, base: base, next: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	for _, step := range []func(context.Context, io.Writer, *tour) error{counter, trueConflict, job} {
 		fmt.Fprintln(stdout)
-		if err := step(ctx, stdout, base); err != nil {
+		if err := step(ctx, stdout, t); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tour is what the steps share: the server, and the wire log of -v.
+type tour struct {
+	base string
+	wire *wireLog // nil without -v
+}
+
+// newClient returns a client that sends through the wire log, if any.
+func (t *tour) newClient(opts ...optimist.Option) *optimist.Client {
+	if t.wire != nil {
+		opts = append(opts, optimist.WithHTTPClient(&http.Client{Transport: t.wire}))
+	}
+	return optimist.New(opts...)
+}
+
+// wireLog prints each request a client sends and the status it gets, one
+// line each, for -v.
+type wireLog struct {
+	mu   sync.Mutex
+	out  io.Writer
+	base string
+	next http.RoundTripper
+}
+
+func (w *wireLog) RoundTrip(req *http.Request) (*http.Response, error) {
+	line := "   > " + req.Method + " " + strings.TrimPrefix(req.URL.String(), w.base)
+	for _, h := range []string{"If-Match", "If-None-Match"} {
+		if v := req.Header.Get(h); v != "" {
+			line += "  " + h + ": " + v
+		}
+	}
+	resp, err := w.next.RoundTrip(req)
+	answer := "error: " + fmt.Sprint(err)
+	if err == nil {
+		answer = resp.Status
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.out, "%s\n   < %s\n", line, answer)
+	return resp, err
 }
 
 type counterDoc struct {
@@ -50,19 +105,19 @@ type counterDoc struct {
 
 // counter has writers, each with its own client as if in its own process,
 // increment one counter with optimist.Update.
-func counter(ctx context.Context, out io.Writer, base string) error {
+func counter(ctx context.Context, out io.Writer, t *tour) error {
 	const writers, increments = 8, 10
-	url := base + "/quickstart/counter"
+	url := t.base + "/quickstart/counter"
 	fmt.Fprintln(out, "1. Concurrent writers, no lost update")
 	fmt.Fprintf(out, "   %d writers, each with its own client, add 1 to one counter %d times\n", writers, increments)
-	if err := reset(ctx, url, counterDoc{}); err != nil {
+	if err := reset(ctx, t, url, counterDoc{}); err != nil {
 		return err
 	}
 	var conflicts atomic.Int64
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	for range writers {
-		c := optimist.New(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
+		c := t.newClient(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -83,7 +138,7 @@ func counter(ctx context.Context, out io.Writer, base string) error {
 		return err
 	}
 	var final counterDoc
-	if _, err := optimist.New().Get(ctx, url, &final); err != nil {
+	if _, err := t.newClient().Get(ctx, url, &final); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "   final count %d of %d; %d conflicts, each settled by applying the change again\n",
@@ -101,14 +156,14 @@ type ticket struct {
 
 // trueConflict has two users change the same member of one document; the
 // default merge cannot settle it, a strategy the caller gives does.
-func trueConflict(ctx context.Context, out io.Writer, base string) error {
-	url := base + "/quickstart/tickets/7"
+func trueConflict(ctx context.Context, out io.Writer, t *tour) error {
+	url := t.base + "/quickstart/tickets/7"
 	fmt.Fprintln(out, "2. A true conflict, settled by your strategy")
 	start := ticket{Title: "Printer jammed", Tags: []string{"hardware"}}
-	if err := reset(ctx, url, start); err != nil {
+	if err := reset(ctx, t, url, start); err != nil {
 		return err
 	}
-	alice, bob := optimist.New(), optimist.New()
+	alice, bob := t.newClient(), t.newClient()
 	var a, b ticket
 	if _, err := alice.Get(ctx, url, &a); err != nil {
 		return err
@@ -154,15 +209,15 @@ func unionTags(out io.Writer) optimist.PathResolver {
 
 // job starts an asynchronous job, answered 202 Accepted, and follows it
 // to its result.
-func job(ctx context.Context, out io.Writer, base string) error {
+func job(ctx context.Context, out io.Writer, t *tour) error {
 	fmt.Fprintln(out, "3. A 202 Accepted job, followed to its result")
-	c := optimist.New(optimist.WithOnPoll(func(ev optimist.PollEvent) {
+	c := t.newClient(optimist.WithOnPoll(func(ev optimist.PollEvent) {
 		if ev.PercentComplete != nil {
 			fmt.Fprintf(out, "   %s %.0f%%\n", strings.ToLower(ev.State), *ev.PercentComplete)
 		}
 	}))
 	spec := map[string]any{"polls": 3, "result": map[string]any{"file": "report.csv", "rows": 1200}}
-	resp, err := c.Post(ctx, base+"/jobs", spec, nil, optimist.NoWait())
+	resp, err := c.Post(ctx, t.base+"/jobs", spec, nil, optimist.NoWait())
 	if err != nil {
 		return err
 	}
@@ -170,7 +225,7 @@ func job(ctx context.Context, out io.Writer, base string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), base))
+	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), t.base))
 	result, err := op.Wait(ctx)
 	if err != nil {
 		return err
@@ -182,8 +237,8 @@ func job(ctx context.Context, out io.Writer, base string) error {
 // reset writes doc at url whatever is there: a new client remembers no
 // version, so it writes without a precondition, or (if the server demands
 // one with 428) reads the current version and writes on it.
-func reset(ctx context.Context, url string, doc any) error {
-	_, err := optimist.New().Put(ctx, url, doc, nil)
+func reset(ctx context.Context, t *tour, url string, doc any) error {
+	_, err := t.newClient().Put(ctx, url, doc, nil)
 	return err
 }
 
