@@ -11,9 +11,12 @@
 //
 //	c := optimist.New()
 //	var doc Doc
-//	_, err := c.Get(ctx, url, &doc)      // remembers ETag and body
+//	if _, err := c.Get(ctx, url, &doc); err != nil { // remembers ETag and body
+//		return err
+//	}
 //	doc.Title = "new"
-//	_, err = c.Put(ctx, url, doc, &doc)  // sends If-Match: <that ETag>
+//	_, err := c.Put(ctx, url, doc, &doc) // sends If-Match: <that ETag>
+//	return err
 //
 // PUT, PATCH and DELETE carry If-Match with the remembered ETag, byte for
 // byte as the server sent it (a weak W/"..." tag included), or
