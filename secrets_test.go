@@ -293,6 +293,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			err := call(ctx, c, credentialURL(url+"/secret"))
 			require.Error(t, err)
 
+			requireNoSecretReachable(t, err)
 			text := err.Error() + "\n" + logs.String()
 			for _, token := range []string{headerToken, proxyToken, cookieToken, apiKeyToken, setCookieToken, userinfoToken} {
 				require.NotContains(t, text, token)
