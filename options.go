@@ -81,9 +81,9 @@ type RetryOptions struct {
 	// Ignored when ShouldRetry is set.
 	StatusCodes []int
 	// ShouldRetry, when set, decides instead of StatusCodes and the
-	// default fault rules whether a try is repeated. It is asked only
-	// while retries remain and the context is live, and its yes is
-	// overruled for a request that may not be sent twice.
+	// default fault rules whether a try is repeated. It is asked after
+	// each try while the context is live; its yes is overruled for a
+	// request that may not be sent twice, and when no retry remains.
 	ShouldRetry RetryPolicy
 	// TryTimeout bounds each try: connecting, sending, following its
 	// redirects and reading its answer, as [http.Client.Timeout] does for
@@ -96,7 +96,7 @@ type RetryOptions struct {
 }
 
 // WithRetry sets the transport retry options; see [RetryOptions] for each
-// field's default.
+// field's default. A later WithRetry replaces an earlier one as a whole.
 func WithRetry(o RetryOptions) Option {
 	return func(c *Client) {
 		c.retryOpts = o

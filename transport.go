@@ -45,6 +45,7 @@ type exchangeState struct {
 	writes                 atomic.Int32
 	hops                   int
 	countedWrites, counted int
+	trace                  httptrace.ClientTrace // counts writes; in st, not allocated apart
 	// ambiguous says an earlier attempt may have been applied by the server
 	// although no answer to it arrived.
 	ambiguous bool
@@ -76,7 +77,8 @@ func bindState(ctx context.Context, r *request) context.Context {
 		return ctx
 	}
 	st.method, st.origin = r.method, r.credentialOrigin()
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { st.writes.Add(1) }})
+	st.trace.WroteHeaders = func() { st.writes.Add(1) }
+	return httptrace.WithClientTrace(ctx, &st.trace)
 }
 
 // countTry counts a finished try: one attempt, or as many as the copies
