@@ -78,7 +78,9 @@
 //
 // Connection errors, 429 and 5xx answers are retried by a go-retryablehttp
 // client underneath, with full-jitter exponential backoff and Retry-After
-// honoured up to [RetryOptions].MaxRetryAfter. A request that may have reached the
+// honoured up to a bound; [WithRetry] shapes it all ([RetryOptions]), and a
+// retry whose wait cannot end before the context's deadline is not begun
+// ([DeadlineError]). A request that may have reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]
@@ -98,7 +100,9 @@
 // [Client.Do] has the signature of the HttpRequestDoer interface that
 // generated API clients accept, so such a client gets the same ETag memory,
 // conditional writes and retries; request options travel in the request's
-// context ([WithOptions]).
+// context ([WithOptions]). For SDKs that take an *http.Client or an
+// http.RoundTripper instead, [Client.StandardClient] and
+// [Client.RoundTripper] send through Do.
 //
 // # Testing
 //
