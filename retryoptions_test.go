@@ -73,28 +73,45 @@ func TestRetryAfterZeroWaitsBackoff(t *testing.T) {
 }
 
 // net/http sends a request again by itself when a reused connection fails
-// before the answer; those copies count in the attempts reported.
+// before the answer (a GET, or a write with an Idempotency-Key); those
+// copies count in the attempts reported.
 func TestAttemptsCountTransportResends(t *testing.T) {
 	t.Parallel()
-	var warm atomic.Bool
-	url, hits := countedServer(t, func(w http.ResponseWriter, _ *http.Request) {
-		if warm.CompareAndSwap(false, true) {
-			_, _ = io.WriteString(w, `{}`)
-			return
-		}
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err == nil {
-			_ = conn.Close()
-		}
-	})
-	c := optimist.New(optimist.WithClock(nil, new(sleeper).sleep))
-	t.Cleanup(c.CloseIdleConnections)
-	_, err := c.Get(t.Context(), url, nil) // leaves a connection to reuse
-	require.NoError(t, err)
-	_, err = c.Get(t.Context(), url, nil)
-	var te *optimist.TransportError
-	require.ErrorAs(t, err, &te)
-	require.Equal(t, int(hits.Load())-1, te.Attempts, "every copy that reached the server is an attempt")
+	tests := []struct {
+		name string
+		call func(ctx context.Context, c *optimist.Client, url string) error
+	}{
+		{name: "GET", call: getJSON},
+		{name: "PUT with a key", call: func(ctx context.Context, c *optimist.Client, url string) error {
+			_, err := c.Put(ctx, url, doc{}, nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var warm atomic.Bool
+			url, hits := countedServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				if warm.CompareAndSwap(false, true) {
+					_, _ = io.WriteString(w, `{}`)
+					return
+				}
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+			})
+			c := optimist.New(optimist.WithIdempotencyKeys(), optimist.WithClock(nil, new(sleeper).sleep))
+			t.Cleanup(c.CloseIdleConnections)
+			_, err := c.Get(t.Context(), url, nil) // leaves a connection to reuse
+			require.NoError(t, err)
+			err = tt.call(t.Context(), c, url)
+			var te *optimist.TransportError
+			require.ErrorAs(t, err, &te)
+			require.Greater(t, hits.Load(), int32(6), "net/http re-sent a copy")
+			require.Equal(t, int(hits.Load())-1, te.Attempts, "every copy that reached the server is an attempt")
+		})
+	}
 }
 
 // Query parameters that name passwords and tokens are redacted.
