@@ -332,7 +332,7 @@ func TestCallbackPlacement(t *testing.T) {
 			s := newScript(t, accepted(), step{status: http.StatusOK, body: `{"status":"Succeeded"}`})
 			c := optimist.New(newFakeClock().option())
 			req, err := http.NewRequestWithContext(optimist.WithOptions(t.Context(), optimist.Wait(),
-				h.cb.Attach(tt.at)), tt.method, s.URL+"/ops/start?a=1", nil)
+				optimist.Unconditional(), h.cb.Attach(tt.at)), tt.method, s.URL+"/ops/start?a=1", nil)
 			require.NoError(t, err)
 			resp, err := c.Do(req)
 			require.NoError(t, err)

@@ -28,9 +28,8 @@ type Client struct {
 	retry      *retryablehttp.Client
 	memory     *memory
 
-	maxRetries       int
-	backoff          Backoff
-	maxRetryAfter    time.Duration
+	retryOpts        RetryOptions  // resolved by New
+	maxRetryAfter    time.Duration // retryOpts.MaxRetryAfter, resolved
 	maxBodyBytes     int64
 	memoryEntries    int
 	memoryBytes      int64
@@ -65,7 +64,6 @@ type Client struct {
 // Authorization, Proxy-Authorization, Cookie or secret header.
 func New(opts ...Option) *Client {
 	c := &Client{
-		maxRetries:       DefaultMaxRetries,
 		conflictAttempts: DefaultConflictAttempts,
 		conflictTimeout:  DefaultConflictTimeout,
 		groupCommit:      true,
@@ -73,9 +71,7 @@ func New(opts ...Option) *Client {
 	for _, opt := range opts {
 		opt(c)
 	}
-	if c.backoff == nil {
-		c.backoff = ExponentialBackoff(DefaultRetryBase, DefaultRetryCap, nil)
-	}
+	c.retryOpts = c.retryOpts.resolved()
 	if c.conflictBackoff == nil {
 		c.conflictBackoff = ExponentialBackoff(DefaultConflictBase, DefaultConflictCap, nil)
 	}
@@ -379,51 +375,6 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// redactURL returns rawURL without user information.
-func redactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(invalid URL)"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q, redacted := u.Query(), false
-		for name, values := range q {
-			if secretParam(name) {
-				for i := range values {
-					values[i] = "REDACTED"
-				}
-				redacted = true
-			}
-		}
-		if redacted {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.String()
-}
-
-// secretParam reports whether a query parameter's name says it may carry
-// a credential: access_token, api_key, sig, X-Amz-Signature, ...
-func secretParam(name string) bool {
-	name = strings.ToLower(name)
-	for _, s := range [...]string{"token", "key", "secret", "sig", "pass", "auth", "credential", "session", "code"} {
-		if strings.Contains(name, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// parseError is url.Parse's error without the *url.Error around it,
-// which quotes the raw URL, password and all.
-func parseError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
-	}
-	return err
 }
 
 func isJSON(h http.Header) bool {

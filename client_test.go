@@ -30,7 +30,7 @@ func newServer(t *testing.T, opts ...mock.Option) *mock.Server {
 func newClient(s *mock.Server, opts ...optimist.Option) *optimist.Client {
 	base := []optimist.Option{
 		optimist.WithHTTPClient(s.Client()),
-		optimist.WithRetryBackoff(func(int) time.Duration { return 0 }),
+		optimist.WithRetry(optimist.RetryOptions{Backoff: func(int) time.Duration { return 0 }}),
 	}
 	return optimist.New(append(base, opts...)...)
 }

@@ -11,9 +11,12 @@
 //
 //	c := optimist.New()
 //	var doc Doc
-//	_, err := c.Get(ctx, url, &doc)      // remembers ETag and body
+//	if _, err := c.Get(ctx, url, &doc); err != nil { // remembers ETag and body
+//		return err
+//	}
 //	doc.Title = "new"
-//	_, err = c.Put(ctx, url, doc, &doc)  // sends If-Match: <that ETag>
+//	_, err := c.Put(ctx, url, doc, &doc) // sends If-Match: <that ETag>
+//	return err
 //
 // PUT, PATCH and DELETE carry If-Match with the remembered ETag, byte for
 // byte as the server sent it (a weak W/"..." tag included), or
@@ -78,7 +81,9 @@
 //
 // Connection errors, 429 and 5xx answers are retried by a go-retryablehttp
 // client underneath, with full-jitter exponential backoff and Retry-After
-// honoured up to [WithMaxRetryAfter]. A request that may have reached the
+// honoured up to a bound; [WithRetry] shapes it all ([RetryOptions]), and a
+// retry whose wait cannot end before the context's deadline is not begun
+// ([DeadlineError]). A request that may have reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]
@@ -98,7 +103,9 @@
 // [Client.Do] has the signature of the HttpRequestDoer interface that
 // generated API clients accept, so such a client gets the same ETag memory,
 // conditional writes and retries; request options travel in the request's
-// context ([WithOptions]).
+// context ([WithOptions]). For SDKs that take an *http.Client or an
+// http.RoundTripper instead, [Client.StandardClient] and
+// [Client.RoundTripper] send through Do.
 //
 // # Testing
 //

@@ -31,7 +31,7 @@ var (
 	ErrMergeConflict = errors.New("optimist: merge conflict")
 
 	// ErrRetryAfterTooLong is matched when a server asked for a wait longer
-	// than the client allows (see [WithMaxRetryAfter]).
+	// than the client allows (see [RetryOptions].MaxRetryAfter).
 	ErrRetryAfterTooLong = errors.New("optimist: retry-after exceeds the allowed wait")
 
 	// ErrBodyTooLarge is matched when a response body is longer than the

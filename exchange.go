@@ -27,6 +27,18 @@ type request struct {
 	// revalidate is the record a read is conditional on (If-None-Match),
 	// so that a 304 answer can be taken as proof that it is current.
 	revalidate *Version
+	// origin is the origin the request's credentials belong to when that
+	// is not its URL's, as for a status URL on another origin.
+	origin *url.URL
+}
+
+// credentialOrigin is the origin r's credentials (its Cookie, the caller's
+// cookie jar) belong to: r.origin, else r's URL.
+func (r *request) credentialOrigin() *url.URL {
+	if r.origin != nil {
+		return r.origin
+	}
+	return r.url
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
@@ -162,6 +174,7 @@ func (c *Client) outcome(r *request, st *exchangeState, status int, err error) e
 // its URL again, as http.NewRequest would. The URL is shared, not copied:
 // neither net/http nor go-retryablehttp changes it.
 func (r *request) httpRequest(ctx context.Context, header http.Header) *retryablehttp.Request {
+	ctx = bindState(ctx, r)
 	u := r.url
 	if r.sendURL != nil {
 		u = r.sendURL
@@ -252,13 +265,20 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 
 // transportError wraps the error of a request that got no usable answer.
 func (c *Client) transportError(r *request, st *exchangeState, resp *http.Response, err error) error {
-	var rae *RetryAfterError
+	var (
+		rae *RetryAfterError
+		out *Response
+	)
 	if resp != nil {
-		out, readErr := c.readResponse(r, resp, st)
+		var readErr error
+		out, readErr = c.readResponse(r, resp, st)
 		if errors.As(err, &rae) && readErr == nil {
 			rae.Response, _ = c.statusError(r, out, st).(*StatusError)
 			return rae
 		}
 	}
-	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: err}
+	if stop, ok := c.stopError(r, st, out, err); ok {
+		return stop
+	}
+	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: redactError(err)}
 }

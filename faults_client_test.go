@@ -78,7 +78,7 @@ func TestRetriesExhaustedKeepLastResponse(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "overloaded")
 	})
-	c := optimist.New(optimist.WithMaxRetries(2), optimist.WithRetryBackoff(func(int) time.Duration { return 0 }))
+	c := optimist.New(optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2, Backoff: func(int) time.Duration { return 0 }}))
 	_, err := c.Get(t.Context(), ts.URL, nil)
 	var se *optimist.StatusError
 	require.ErrorAs(t, err, &se)
@@ -97,7 +97,7 @@ func TestRetryAfterBeyondClampGivesUp(t *testing.T) {
 		w.Header().Set("Retry-After", "3600")
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
-	c := optimist.New(optimist.WithMaxRetryAfter(time.Minute))
+	c := optimist.New(optimist.WithRetry(optimist.RetryOptions{MaxRetryAfter: time.Minute}))
 	_, err := c.Get(t.Context(), ts.URL, nil)
 	require.ErrorIs(t, err, optimist.ErrRetryAfterTooLong)
 	var rae *optimist.RetryAfterError
@@ -117,7 +117,7 @@ func TestConnectionRefusedIsRetriedEvenForPost(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close()) // nothing listens there now
 
-	c := optimist.New(optimist.WithMaxRetries(2), optimist.WithRetryBackoff(func(int) time.Duration { return 0 }))
+	c := optimist.New(optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2, Backoff: func(int) time.Duration { return 0 }}))
 	_, err = c.Post(t.Context(), "http://"+addr+"/x", doc{}, nil)
 	var te *optimist.TransportError
 	require.ErrorAs(t, err, &te)
@@ -130,10 +130,10 @@ func TestCancelledContextEndsRetries(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	})
 	ctx, cancel := context.WithCancel(t.Context())
-	c := optimist.New(optimist.WithRetryBackoff(func(attempt int) time.Duration {
+	c := optimist.New(optimist.WithRetry(optimist.RetryOptions{Backoff: func(attempt int) time.Duration {
 		cancel()
 		return time.Hour
-	}))
+	}}))
 	_, err := c.Get(ctx, ts.URL, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	require.False(t, errors.Is(err, optimist.ErrConflict))

@@ -116,7 +116,7 @@ func faultClient(hc *http.Client, sl *sleeper, logger *slog.Logger) *optimist.Cl
 	return optimist.New(
 		optimist.WithHTTPClient(hc),
 		optimist.WithIdempotencyKeys(),
-		optimist.WithMaxRetries(30),
+		optimist.WithRetry(optimist.RetryOptions{MaxRetries: 30}),
 		optimist.WithConflictRetries(500, time.Hour, nil),
 		optimist.WithClock(nil, sl.sleep),
 		optimist.WithLogger(logger),
@@ -128,7 +128,7 @@ func TestFaultSuiteContendedUpdate(t *testing.T) {
 	for _, clients := range []int{1, 4} {
 		t.Run(fmt.Sprintf("%d clients", clients), func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, mock.WithFaults(badDay()), mock.WithLogLimit(1<<20), mock.WithSeed(7))
+			s := newServer(t, mock.WithFaults(badDay()), mock.WithLogLimit(1<<20), mock.WithRandomSeed(7))
 			seed(t, s, "/counters/c", `{"n":0,"label":"keep me"}`)
 			ctx, url := withCredentials(t.Context(), s.URL+"/counters/c")
 			sl := new(sleeper)
@@ -224,7 +224,7 @@ func TestFaultSuiteJobCompletesOnce(t *testing.T) {
 	for seedValue := range int64(8) {
 		t.Run(fmt.Sprint("seed ", seedValue), func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, mock.WithFaults(badDay()), mock.WithSeed(seedValue), mock.WithJobPolls(6))
+			s := newServer(t, mock.WithFaults(badDay()), mock.WithRandomSeed(seedValue), mock.WithJobPolls(6))
 			// The POST is applied and its 202 lost; then each fault meets
 			// a status request, before the fault rates take over.
 			s.FailNext(1, mock.FaultLostResponse)

@@ -273,7 +273,7 @@ func TestIdempotencyKeyInUseIsNoVersionConflict(t *testing.T) {
 		w.WriteHeader(http.StatusConflict)
 		_, _ = io.WriteString(w, `{"type":"urn:example:idempotency-key-in-use","title":"A request is outstanding for this Idempotency-Key"}`)
 	})
-	c := optimist.New(optimist.WithIdempotencyKeys(), optimist.WithMaxRetries(2), optimist.WithClock(nil, new(sleeper).sleep))
+	c := optimist.New(optimist.WithIdempotencyKeys(), optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}), optimist.WithClock(nil, new(sleeper).sleep))
 	t.Cleanup(c.CloseIdleConnections)
 	_, err := c.Get(t.Context(), ts.URL, nil)
 	require.NoError(t, err)

@@ -78,7 +78,7 @@ func BenchmarkHistorySeeds(b *testing.B) {
 
 // runHistory runs the writers and returns their calls and the final ids.
 func runHistory(t testing.TB, seed int64, shared bool) ([]historyOp, []string) {
-	s := mock.NewServer(mock.WithSeed(seed), mock.WithFaults(mock.Faults{
+	s := mock.NewServer(mock.WithRandomSeed(seed), mock.WithFaults(mock.Faults{
 		Rate503: 0.30, RateReset: 0.10, RateLost: 0.10, RetryAfter: "0",
 	}))
 	t.Cleanup(s.Close)
@@ -87,7 +87,7 @@ func runHistory(t testing.TB, seed int64, shared bool) ([]historyOp, []string) {
 	sl := new(sleeper)
 	newC := func() *optimist.Client {
 		c := optimist.New(
-			optimist.WithMaxRetries(30),
+			optimist.WithRetry(optimist.RetryOptions{MaxRetries: 30}),
 			optimist.WithConflictRetries(1000, time.Hour, nil),
 			optimist.WithClock(nil, sl.sleep),
 		)

@@ -162,7 +162,7 @@ func TestHostileServers(t *testing.T) {
 			handler: func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			},
-			opts: []optimist.Option{optimist.WithMaxRetries(3)},
+			opts: []optimist.Option{optimist.WithRetry(optimist.RetryOptions{MaxRetries: 3, Backoff: zeroBackoff})},
 			check: func(t *testing.T, err error) {
 				var se *optimist.StatusError
 				require.ErrorAs(t, err, &se)
@@ -205,7 +205,7 @@ func TestHostileServers(t *testing.T) {
 			t.Parallel()
 			url, hits := countedServer(t, tt.handler)
 			sl := new(sleeper)
-			opts := append([]optimist.Option{optimist.WithClock(nil, sl.sleep), optimist.WithRetryBackoff(zeroBackoff)}, tt.opts...)
+			opts := append([]optimist.Option{optimist.WithClock(nil, sl.sleep), optimist.WithRetry(optimist.RetryOptions{Backoff: zeroBackoff})}, tt.opts...)
 			c := optimist.New(opts...)
 			t.Cleanup(c.CloseIdleConnections)
 
@@ -226,8 +226,9 @@ func TestHostileServers(t *testing.T) {
 }
 
 // TestRetryAfterHostileValues: a wait the server asks for is honoured up
-// to the client's bound, a longer one is an error at once, and a negative
-// or malformed one is ignored for the client's own backoff.
+// to the client's bound (and never shortens its backoff), a longer one,
+// past int64 included, is an error at once, and a negative or malformed
+// one is ignored for the client's own backoff.
 func TestRetryAfterHostileValues(t *testing.T) {
 	t.Parallel()
 	const backoff = 3 * time.Millisecond
@@ -239,8 +240,9 @@ func TestRetryAfterHostileValues(t *testing.T) {
 		{value: "-1", waits: []time.Duration{backoff, backoff}},
 		{value: "soon", waits: []time.Duration{backoff, backoff}},
 		{value: "1e3", waits: []time.Duration{backoff, backoff}},
-		{value: "99999999999999999999999", waits: []time.Duration{backoff, backoff}},
+		{value: "0", waits: []time.Duration{backoff, backoff}},
 		{value: "31536000"},
+		{value: "99999999999999999999999"},
 		{value: "Fri, 31 Dec 9999 23:59:59 GMT"},
 	}
 	for _, tt := range tests {
@@ -257,7 +259,7 @@ func TestRetryAfterHostileValues(t *testing.T) {
 			})
 			sl := new(sleeper)
 			c := optimist.New(optimist.WithClock(nil, sl.sleep),
-				optimist.WithRetryBackoff(func(int) time.Duration { return backoff }))
+				optimist.WithRetry(optimist.RetryOptions{Backoff: func(int) time.Duration { return backoff }}))
 			t.Cleanup(c.CloseIdleConnections)
 			_, err := c.Get(t.Context(), ts.URL, nil)
 			require.Equal(t, tt.waits, sl.recorded(), "the waits, through the client's sleep")

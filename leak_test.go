@@ -146,7 +146,7 @@ func TestEveryBodyIsClosed(t *testing.T) {
 			ct := newCountingTransport(t)
 			sl := new(sleeper)
 			c := optimist.New(optimist.WithHTTPClient(&http.Client{Transport: ct}),
-				optimist.WithMaxRetries(3), optimist.WithClock(nil, sl.sleep))
+				optimist.WithRetry(optimist.RetryOptions{MaxRetries: 3}), optimist.WithClock(nil, sl.sleep))
 			_ = p.call(t.Context(), c, s)
 			if p.none {
 				require.Zero(t, ct.opened.Load())
@@ -223,7 +223,7 @@ func TestNoLeakAfterClose(t *testing.T) {
 			seed(t, s, "/counters/c", `{"n":0}`)
 
 			sl := new(sleeper)
-			c := optimist.New(optimist.WithIdempotencyKeys(), optimist.WithMaxRetries(20), optimist.WithClock(nil, sl.sleep))
+			c := optimist.New(optimist.WithIdempotencyKeys(), optimist.WithRetry(optimist.RetryOptions{MaxRetries: 20}), optimist.WithClock(nil, sl.sleep))
 			errs := runWriters(8, func(int) error {
 				for range 5 {
 					if _, err := optimist.Update(t.Context(), c, s.URL+"/counters/c", func(v *counter) error {

@@ -10,7 +10,7 @@ import (
 // Defaults of a [Client] made by [New] with no options.
 const (
 	// DefaultMaxRetries is the number of transport retries after the first
-	// attempt.
+	// attempt (see [RetryOptions]).
 	DefaultMaxRetries = 4
 	// DefaultRetryBase and DefaultRetryCap shape the transport backoff:
 	// full jitter over min(DefaultRetryCap, DefaultRetryBase·2^(n-1)).
@@ -56,24 +56,52 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.httpClient = hc }
 }
 
-// WithMaxRetries sets how many times a request is re-sent after a transport
-// fault. Zero disables transport retries; a negative value means zero.
-func WithMaxRetries(n int) Option {
-	return func(c *Client) { c.maxRetries = max(n, 0) }
+// RetryOptions shape the transport retries: how often a request is sent
+// again after a fault or a retryable status, how long the client waits in
+// between, and which answers are worth another try. The zero value means
+// every default. Whatever the options say, a request that may have reached
+// the server is only sent again when that is safe: its method is
+// idempotent, it is conditional, or it carries an Idempotency-Key.
+type RetryOptions struct {
+	// MaxRetries is how many times a request is sent again after its first
+	// try. Zero means [DefaultMaxRetries]; a negative value means no
+	// transport retries.
+	MaxRetries int
+	// Backoff is the wait before each retry. nil means
+	// [ExponentialBackoff] of [DefaultRetryBase] and [DefaultRetryCap]. A
+	// server's Retry-After lengthens the wait, never shortens it.
+	Backoff Backoff
+	// MaxRetryAfter is the longest Retry-After the client waits for; a
+	// server asking for more gets an error matching
+	// [ErrRetryAfterTooLong] instead of a wait. Zero or negative means
+	// [DefaultMaxRetryAfter].
+	MaxRetryAfter time.Duration
+	// StatusCodes are the statuses retried. nil means
+	// [DefaultRetryStatusCodes]; an empty, non-nil list retries no status.
+	// Ignored when ShouldRetry is set.
+	StatusCodes []int
+	// ShouldRetry, when set, decides instead of StatusCodes and the
+	// default fault rules whether a try is repeated. It is asked after
+	// each try while the context is live; its yes is overruled for a
+	// request that may not be sent twice, and when no retry remains.
+	ShouldRetry RetryPolicy
+	// TryTimeout bounds each try: connecting, sending, following its
+	// redirects and reading its answer, as [http.Client.Timeout] does for
+	// one call. A try that times out is a fault and retried as one. Zero
+	// or negative means no bound but the context's.
+	TryTimeout time.Duration
+	// OnRetry, when set, is called before each retry's wait, on the
+	// calling goroutine; it must not block for long.
+	OnRetry func(RetryEvent)
 }
 
-// WithRetryBackoff sets the wait between transport retries when the server
-// gives no Retry-After. nil means [ExponentialBackoff] of
-// [DefaultRetryBase] and [DefaultRetryCap].
-func WithRetryBackoff(b Backoff) Option {
-	return func(c *Client) { c.backoff = b }
-}
-
-// WithMaxRetryAfter sets the longest Retry-After the client waits for. A
-// server that asks for more gets an error matching [ErrRetryAfterTooLong]
-// instead of a wait. Zero or negative means [DefaultMaxRetryAfter].
-func WithMaxRetryAfter(d time.Duration) Option {
-	return func(c *Client) { c.maxRetryAfter = d }
+// WithRetry sets the transport retry options; see [RetryOptions] for each
+// field's default. A later WithRetry replaces an earlier one as a whole.
+func WithRetry(o RetryOptions) Option {
+	return func(c *Client) {
+		c.retryOpts = o
+		c.maxRetryAfter = o.MaxRetryAfter
+	}
 }
 
 // WithMaxBodyBytes sets the largest response body the client reads; a

@@ -143,7 +143,7 @@ func (op *Operation) Result(ctx context.Context, out any) (*Response, error) {
 // status response and an [*OperationError] when it failed. Before each
 // poll it waits for what the last status response's Retry-After asked,
 // else the 202's, else a growing interval (see [PollOptions]); a
-// Retry-After is cut to [WithMaxRetryAfter], and no wait is shorter than
+// Retry-After is cut to [RetryOptions].MaxRetryAfter, and no wait is shorter than
 // PollOptions.MinInterval. While a callback is expected (see
 // [Callbacks.Attach]) the waits are PollOptions.CallbackSlowdown times
 // longer, and a verified callback that is not a progress report ends the
@@ -325,10 +325,12 @@ func (op *Operation) fetchResult(ctx context.Context, resp *Response, st Operati
 // when u is another origin than the request's and not a trusted one.
 func (op *Operation) get(u *url.URL) *request {
 	h := op.header.Clone()
+	r := &request{method: http.MethodGet, url: u, header: h}
 	if !sameOrigin(u, op.origin) && !op.c.poll.trusts(u) {
 		op.c.stripSecrets(h)
+		r.origin = op.origin // no cookie of the caller's jar either
 	}
-	r := &request{method: http.MethodGet, url: u, key: op.c.resourceKey(u, h), header: h}
+	r.key = op.c.resourceKey(u, h)
 	r.token = op.c.tokenFor(u, &r.opts)
 	return r
 }

@@ -85,7 +85,7 @@ type PollOptions struct {
 	MaxStatusBytes int64
 	// CallbackSlowdown multiplies the waits between polls while a
 	// callback is expected, a Retry-After's too (after it is cut to
-	// [WithMaxRetryAfter]), so that no wait is shorter than the server
+	// [RetryOptions].MaxRetryAfter), so that no wait is shorter than the server
 	// asked; a slowed wait is cut to what remains of MaxTime. Values below
 	// 1 (zero included) mean [DefaultCallbackSlowdown]; 1 polls as if none
 	// were expected.

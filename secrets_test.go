@@ -282,7 +282,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			})
 			logger, logs := debugLogger()
 			c := optimist.New(optimist.WithLogger(logger), optimist.WithSecretHeaders("X-Api-Key"),
-				optimist.WithMaxRetries(2), optimist.WithConflictRetries(3, time.Hour, nil),
+				optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}), optimist.WithConflictRetries(3, time.Hour, nil),
 				optimist.WithClock(nil, new(sleeper).sleep))
 			t.Cleanup(c.CloseIdleConnections)
 			call := tt.call
@@ -293,6 +293,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			err := call(ctx, c, credentialURL(url+"/secret"))
 			require.Error(t, err)
 
+			requireNoSecretReachable(t, err)
 			text := err.Error() + "\n" + logs.String()
 			for _, token := range []string{headerToken, proxyToken, cookieToken, apiKeyToken, setCookieToken, userinfoToken} {
 				require.NotContains(t, text, token)

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -25,48 +25,37 @@ import (
 // which faults are retried, how long to wait, and when a request may be
 // sent again at all.
 
-// Backoff returns how long to wait before retry number attempt (1 for the
-// first retry).
-type Backoff func(attempt int) time.Duration
-
-// ExponentialBackoff returns a full-jitter exponential backoff: the wait
-// before retry n is drawn uniformly from [0, min(maxWait, base·2^(n-1))).
-// jitter(n) must return a number in [0, n); nil means math/rand/v2.Int64N.
-func ExponentialBackoff(base, maxWait time.Duration, jitter func(n int64) int64) Backoff {
-	if jitter == nil {
-		jitter = rand.Int64N
-	}
-	return func(attempt int) time.Duration {
-		ceiling := maxWait
-		if attempt < 1 {
-			attempt = 1
-		}
-		if attempt <= 62 && base > 0 && base <= maxWait>>(attempt-1) {
-			ceiling = base << (attempt - 1)
-		}
-		if ceiling <= 0 {
-			return 0
-		}
-		return time.Duration(jitter(int64(ceiling)))
-	}
-}
-
 // exchangeState follows one logical request across its transport retries.
 // The retry hooks find it in the request's context.
 type exchangeState struct {
+	// method is the request's; origin is the origin its credentials
+	// belong to (see [request.credentialOrigin]).
+	method string
+	origin *url.URL
 	// replayable says the request may be sent again even after it may have
 	// reached the server: its method is idempotent, it is a conditional
 	// write, or it carries an Idempotency-Key.
 	replayable bool
-	// attempts counts the times the request was sent.
-	attempts int
+	// tries counts the calls of checkRetry, attempts the times the request
+	// was sent: a try net/http re-sent itself on a fresh connection is two.
+	tries, attempts int
+	// writes counts the request headers written to a connection (from the
+	// transport's goroutines), hops the redirects followed; counted is how
+	// many of both earlier tries accounted for.
+	writes                 atomic.Int32
+	hops                   int
+	countedWrites, counted int
+	trace                  httptrace.ClientTrace // counts writes; in st, not allocated apart
 	// ambiguous says an earlier attempt may have been applied by the server
 	// although no answer to it arrived.
 	ambiguous bool
-	// wait and cause are the wait before the next retry and what made it
-	// necessary, set by checkRetry for prepareRetry.
-	wait  time.Duration
-	cause string
+	// wait, status and fault are the wait before the next retry and what
+	// made it necessary (fault redacted), set by checkRetry for
+	// prepareRetry.
+	wait   time.Duration
+	status int
+	fault  error
+	cause  string
 }
 
 type exchangeStateKey struct{}
@@ -79,13 +68,36 @@ func stateFrom(ctx context.Context) *exchangeState {
 	return st
 }
 
+// bindState records r in the exchange state ctx carries, if any, and
+// returns ctx with a trace that counts the copies of the request the
+// transport writes.
+func bindState(ctx context.Context, r *request) context.Context {
+	st, ok := ctx.Value(exchangeStateKey{}).(*exchangeState)
+	if !ok {
+		return ctx
+	}
+	st.method, st.origin = r.method, r.credentialOrigin()
+	st.trace.WroteHeaders = func() { st.writes.Add(1) }
+	return httptrace.WithClientTrace(ctx, &st.trace)
+}
+
+// countTry counts a finished try: one attempt, or as many as the copies
+// net/http wrote beyond one per redirect followed.
+func (st *exchangeState) countTry() {
+	st.tries++
+	writes := int(st.writes.Load())
+	n := writes - st.countedWrites - (st.hops - st.counted)
+	st.countedWrites, st.counted = writes, st.hops
+	st.attempts += max(n, 1)
+}
+
 // newRetryClient builds the go-retryablehttp client with optimist's policy.
 // The waits between retries go through the client's sleep (see
 // [WithClock]) in prepareRetry, so go-retryablehttp's own wait is zero.
 func (c *Client) newRetryClient(hc *http.Client) *retryablehttp.Client {
 	return &retryablehttp.Client{
 		HTTPClient:   hc,
-		RetryMax:     c.maxRetries,
+		RetryMax:     c.retryOpts.MaxRetries,
 		CheckRetry:   c.checkRetry,
 		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
 		PrepareRetry: c.prepareRetry,
@@ -98,80 +110,102 @@ func (c *Client) newRetryClient(hc *http.Client) *retryablehttp.Client {
 // client stays usable; connections in use are left alone.
 func (c *Client) CloseIdleConnections() { c.retry.HTTPClient.CloseIdleConnections() }
 
-// checkRetry decides whether a transport attempt is tried again. Faults that
-// are retried: connection errors, 429, 500, 502, 503 and 504, and a 409 that
-// says a request with the same Idempotency-Key is still being processed. A
+// checkRetry decides whether a transport attempt is tried again: when the
+// retry policy (see [RetryOptions]) says so, or when a 409 says that a
+// request with the same Idempotency-Key is still being processed. A
 // request that is not replayable is only sent again when its connection
-// could not be made, so it cannot have reached the server.
+// could not be made, so it cannot have reached the server; and no retry
+// is made whose wait would outlast the context's deadline.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateFrom(ctx)
-	st.attempts++
+	st.countTry()
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
+	var retry bool
 	if err != nil {
-		return c.retryFault(st, err)
+		retry, err = c.retryFault(st, err)
+	} else {
+		retry, err = c.retryStatus(st, resp)
 	}
-	return c.retryStatus(st, resp)
+	if !retry || err != nil || st.tries > c.retryOpts.MaxRetries {
+		return false, err
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); st.wait > left {
+			return false, &waitPastDeadline{wait: st.wait, left: left}
+		}
+	}
+	return true, nil
 }
 
 // retryFault decides on an attempt that got no answer.
 func (c *Client) retryFault(st *exchangeState, err error) (bool, error) {
-	if !retryableError(err) {
-		return false, err
-	}
 	sent := !notSent(err)
-	st.ambiguous = st.ambiguous || sent
-	if sent && !st.replayable {
-		return false, err
+	// A fault after the request may have reached the server leaves its
+	// outcome open, whatever the retry policy says of retrying it.
+	st.ambiguous = st.ambiguous || (sent && retryableError(err))
+	if !c.retryOpts.ShouldRetry(st.method, nil, err) || (sent && !st.replayable) {
+		return false, nil
 	}
-	st.wait, st.cause = c.backoff(st.attempts), faultText(err)
+	st.fault, st.status = redactError(err), 0
+	st.wait, st.cause = c.retryOpts.Backoff(st.attempts), faultText(err)
 	return true, nil
 }
 
-// retryStatus decides on an attempt answered with resp.
+// retryStatus decides on an attempt answered with resp. The wait is the
+// client's backoff, or the server's Retry-After when that is longer.
 func (c *Client) retryStatus(st *exchangeState, resp *http.Response) (bool, error) {
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
-		st.ambiguous = st.ambiguous || st.replayable
-	case http.StatusConflict:
-		if !keyInUse(resp) {
-			return false, nil
-		}
-	default:
-		return false, nil
-	}
-	if !st.replayable {
+	inUse := resp.StatusCode == http.StatusConflict && keyInUse(resp)
+	if (!inUse && !c.retryOpts.ShouldRetry(st.method, resp, nil)) || !st.replayable {
 		return false, nil
 	}
 	wait, ok := parseRetryAfter(resp.Header, c.now())
 	if ok && wait > c.maxRetryAfter {
 		return false, &RetryAfterError{Wait: wait, Max: c.maxRetryAfter}
 	}
-	if !ok {
-		wait = c.backoff(st.attempts)
+	if !inUse && !notProcessed(resp.StatusCode) {
+		st.ambiguous = true
 	}
-	st.wait, st.cause = wait, resp.Status
+	st.wait, st.cause = max(wait, c.retryOpts.Backoff(st.attempts)), resp.Status
+	st.status, st.fault = resp.StatusCode, nil
 	return true, nil
 }
 
-// prepareRetry runs before a retry is sent: it logs the retry and waits,
-// the server's Retry-After when it gave one (checkRetry has clamped it),
-// else the client's backoff. A re-sent request with an Idempotency-Key
-// settles whether an earlier copy was applied, for a server that honours
-// the key answers a copy of an applied request with the first answer.
+// notProcessed reports whether a status says the server did not act on
+// the request: 408, 425, 429 and 503. Another retried answer, such as a
+// 500, may come after the request was applied.
+func notProcessed(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
+}
+
+// prepareRetry runs before a retry is sent: it tells the OnRetry hook and
+// the log, and waits as checkRetry decided. A re-sent request with an
+// Idempotency-Key settles whether an earlier copy was applied, for a
+// server that honours the key answers a copy of an applied request with
+// the first answer.
 func (c *Client) prepareRetry(req *http.Request) error {
 	ctx := req.Context()
 	st := stateFrom(ctx)
 	if hasIdempotencyKey(req.Header) {
 		st.ambiguous = false
 	}
-	if c.logger != nil {
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: retrying",
-			slog.String("method", req.Method), slog.String("url", redactURL(req.URL.String())),
-			slog.Int("attempt", st.attempts+1), slog.String("cause", st.cause),
-			slog.Duration("wait", st.wait))
+	if c.retryOpts.OnRetry != nil || c.logger != nil {
+		ev := RetryEvent{Method: req.Method, URL: redactURL(req.URL.String()), Attempt: st.attempts + 1,
+			Wait: st.wait, StatusCode: st.status, Err: st.fault}
+		if c.retryOpts.OnRetry != nil {
+			c.retryOpts.OnRetry(ev)
+		}
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: retrying",
+				slog.String("method", ev.Method), slog.String("url", ev.URL),
+				slog.Int("attempt", ev.Attempt), slog.String("cause", st.cause),
+				slog.Duration("wait", ev.Wait))
+		}
 	}
 	return c.sleep(ctx, st.wait)
 }
@@ -206,16 +240,6 @@ func mentionsIdempotency(body []byte) bool {
 	return bytes.Contains(bytes.ToLower(body), []byte("idempoten"))
 }
 
-// faultText describes a transport fault without the *url.Error wrapper
-// net/http adds, which repeats the URL with its user name and query.
-func faultText(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
 // RetryAfterError is returned when a server asks for a longer wait than the
 // client allows. It matches [ErrRetryAfterTooLong].
 type RetryAfterError struct {
@@ -245,43 +269,53 @@ func (e *RetryAfterError) Unwrap() error {
 	return e.Response
 }
 
-// parseRetryAfter reads the wait a response asks for: retry-after-ms (and
-// x-ms-retry-after-ms) in milliseconds, else Retry-After as delta-seconds or
-// an HTTP-date in any of the three formats. A date in the past is a zero
-// wait; a negative, malformed or absent value is no wait at all (ok false).
-func parseRetryAfter(h http.Header, now time.Time) (wait time.Duration, ok bool) {
-	for _, name := range [...]string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
-		if ms, err := strconv.ParseInt(strings.TrimSpace(h.Get(name)), 10, 64); err == nil && ms >= 0 {
-			return saturatingDuration(ms, time.Millisecond), true
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return saturatingDuration(secs, time.Second), true
-	}
-	if len(v) > 0 && v[0] >= '0' && v[0] <= '9' {
-		return 0, false // a number that does not parse: too large or malformed
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(at.Sub(now), 0), true
+// DeadlineError is returned when the wait before the next retry would
+// not end before the context's deadline: the client stops at once rather
+// than sleep into the deadline. It matches [context.DeadlineExceeded];
+// Unwrap gives the last try's outcome, a [*StatusError] (with the
+// RetryAfter the server asked for) or a [*TransportError], so [errors.As]
+// reaches it.
+type DeadlineError struct {
+	// Wait is the wait the next retry needed; Left is the time that was
+	// left before the deadline.
+	Wait, Left time.Duration
+	// Last is the last try's outcome.
+	Last error
 }
 
-// saturatingDuration returns n·unit, or the largest Duration if that
-// overflows.
-func saturatingDuration(n int64, unit time.Duration) time.Duration {
-	if n > int64(1<<63-1)/int64(unit) {
-		return time.Duration(1<<63 - 1)
+// Error describes the last outcome and the wait that did not fit.
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("%s; not retried: the next try needs a wait of %s, the context's deadline is %s away",
+		e.Last, e.Wait, e.Left.Round(time.Millisecond))
+}
+
+// Is matches [context.DeadlineExceeded].
+func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Unwrap returns the last outcome.
+func (e *DeadlineError) Unwrap() error { return e.Last }
+
+// waitPastDeadline is checkRetry's word that a retry's wait would outlast
+// the context's deadline; stopError turns it into a [*DeadlineError].
+type waitPastDeadline struct{ wait, left time.Duration }
+
+func (w *waitPastDeadline) Error() string { return "optimist: retry wait past the deadline" }
+
+// stopError returns the error for a retry refused because of the
+// deadline, given what the last try got: out when it was answered (read
+// in full), else the fault in st. ok is false for other errors.
+func (c *Client) stopError(r *request, st *exchangeState, out *Response, err error) (error, bool) {
+	var late *waitPastDeadline
+	if !errors.As(err, &late) {
+		return nil, false
 	}
-	return time.Duration(n) * unit
+	var last error
+	if out != nil {
+		last = c.statusError(r, out, st)
+	} else {
+		last = &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: st.fault}
+	}
+	return &DeadlineError{Wait: late.wait, Left: late.left, Last: last}, true
 }
 
 // notSent reports whether a transport error happened before any byte of

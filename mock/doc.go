@@ -105,7 +105,7 @@
 // applied (and stored for its Idempotency-Key) and then answered by a
 // reset, so the client cannot know it landed. [Faults.Methods] and
 // [Faults.Paths] narrow what is affected. The random source is seeded
-// ([WithSeed], default 0): a run's faults are the same every time for the
+// ([WithRandomSeed], default 0): a run's faults are the same every time for the
 // same sequence of requests.
 //
 // Note that net/http itself re-sends a GET, HEAD or request with an

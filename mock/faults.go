@@ -74,7 +74,8 @@ func ParseFault(s string) (Fault, error) {
 // part of Jitter, then takes the next fault queued by [Backend.FailNext] or,
 // when none is queued, draws one fault with the given rates (the chances,
 // from 0 to 1, of each fault; they add up, in the order of the fields, and a
-// sum above 1 leaves later rates with what remains).
+// sum above 1 leaves later rates with what remains). A negative or NaN
+// rate injects nothing.
 type Faults struct {
 	// Latency delays each request in scope. The delay ends early when the
 	// request's context is cancelled; no answer is made then.
@@ -132,7 +133,10 @@ func (f *Faults) draw(u float64) Fault {
 	}
 	sum := 0.0
 	for _, r := range rates {
-		sum += max(r.rate, 0)
+		if !(r.rate > 0) { // NaN and negative rates inject nothing
+			continue
+		}
+		sum += r.rate
 		if u < sum {
 			return r.fault
 		}
@@ -150,13 +154,25 @@ func (b *Backend) SetFaults(f Faults) {
 
 // FailNext queues f for the next n requests in the fault scope (see
 // [Faults.Methods] and [Faults.Paths]), after any faults queued before.
-// Queued faults take precedence over the rates.
+// Queued faults take precedence over the rates. The queue holds a count
+// per call, so any n costs the same; n of zero or less queues nothing.
 func (b *Backend) FailNext(n int, f Fault) {
+	if n <= 0 {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for range n {
-		b.queue = append(b.queue, f)
+	if last := len(b.queue) - 1; last >= 0 && b.queue[last].fault == f {
+		b.queue[last].n += n
+		return
 	}
+	b.queue = append(b.queue, faultRun{fault: f, n: n})
+}
+
+// faultRun is one entry of the FailNext queue: n requests get fault.
+type faultRun struct {
+	fault Fault
+	n     int
 }
 
 // latency draws the delay of r.
@@ -181,9 +197,11 @@ func (b *Backend) pickFault(r *http.Request) Fault {
 		return FaultNone
 	}
 	if len(b.queue) > 0 {
-		f := b.queue[0]
-		b.queue = b.queue[1:]
-		return f
+		run := &b.queue[0]
+		if run.n--; run.n == 0 {
+			b.queue = b.queue[1:]
+		}
+		return run.fault
 	}
 	return b.faults.draw(b.rng.Float64())
 }

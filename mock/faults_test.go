@@ -123,7 +123,7 @@ func TestFaultRatesAreSeeded(t *testing.T) {
 	t.Parallel()
 	faults := Faults{Rate503: 0.2, Rate429: 0.2, RateTruncate: 0.2}
 	run := func(seed int64) []Fault {
-		s := setup(t, WithFaults(faults), WithSeed(seed))
+		s := setup(t, WithFaults(faults), WithRandomSeed(seed))
 		var got []Fault
 		for range 40 {
 			_, _ = send(t, freshClient(t), http.MethodGet, s.URL+"/x", "")

@@ -36,33 +36,54 @@ type countKey struct {
 	status int
 }
 
-// requestLog keeps the last requests in a ring.
+// requestLog keeps the last requests, oldest first, bounded by a number
+// of entries and by the bytes their methods, targets and headers hold.
 type requestLog struct {
-	ring []Request
-	next int  // the slot of the next entry
-	full bool // the ring has wrapped
+	entries []Request
+	head    int   // entries[head:] are the log
+	bytes   int64 // what entries[head:] hold
 }
 
-func (l *requestLog) add(limit int, r Request) {
+// entrySize is what e holds, as the log's byte bound counts it.
+func entrySize(e *Request) int64 {
+	n := len(e.Method) + len(e.Path)
+	for k, vs := range e.Header {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return int64(n)
+}
+
+// add appends r, then drops the oldest entries until at most limit
+// entries and maxBytes bytes remain. An entry alone over maxBytes is kept
+// without its header.
+func (l *requestLog) add(limit int, maxBytes int64, r Request) {
 	if limit <= 0 {
 		return
 	}
-	if len(l.ring) < limit {
-		l.ring = append(l.ring, r)
-		return
+	size := entrySize(&r)
+	if size > maxBytes {
+		r.Header = nil
+		size = entrySize(&r)
 	}
-	l.ring[l.next] = r
-	l.next = (l.next + 1) % limit
-	l.full = true
+	l.entries = append(l.entries, r)
+	l.bytes += size
+	for len(l.entries)-l.head > limit || (l.bytes > maxBytes && len(l.entries)-l.head > 1) {
+		l.bytes -= entrySize(&l.entries[l.head])
+		l.entries[l.head] = Request{} // let the header go
+		l.head++
+	}
+	if l.head > len(l.entries)/2 {
+		l.entries = append(l.entries[:0], l.entries[l.head:]...)
+		clear(l.entries[len(l.entries):cap(l.entries)])
+		l.head = 0
+	}
 }
 
-func (l *requestLog) entries() []Request {
-	out := make([]Request, 0, len(l.ring))
-	if l.full {
-		out = append(out, l.ring[l.next:]...)
-		return append(out, l.ring[:l.next]...)
-	}
-	return append(out, l.ring...)
+func (l *requestLog) list() []Request {
+	return append([]Request(nil), l.entries[l.head:]...)
 }
 
 // begin starts the log entry of r.
@@ -82,7 +103,7 @@ func (b *Backend) record(e *Request) {
 	b.mu.Lock()
 	e.Duration = b.cfg.clock().Sub(e.Time)
 	b.counts[countKey{e.Method, e.Status}]++
-	b.log.add(b.cfg.logLimit, *e)
+	b.log.add(b.cfg.logLimit, b.cfg.logBytes, *e)
 	b.mu.Unlock()
 	if b.cfg.observer != nil {
 		b.cfg.observer(*e)
@@ -105,9 +126,9 @@ func (b *Backend) Count(method string, status int) int {
 }
 
 // Requests gives the request log, oldest first: the last requests up to
-// the limit of [WithLogLimit].
+// the limits of [WithLogLimit] and [WithLogBytes].
 func (b *Backend) Requests() []Request {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.log.entries()
+	return b.log.list()
 }

@@ -24,8 +24,8 @@ type config struct {
 	clock func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
-	faults Faults
-	seed   int64
+	faults     Faults
+	randomSeed int64
 
 	jobsPath        string
 	jobPolls        int
@@ -39,6 +39,7 @@ type config struct {
 
 	idempotencyLimit int
 	logLimit         int
+	logBytes         int64
 	maxBodyBytes     int64
 
 	observer     func(Request)
@@ -57,6 +58,7 @@ func newConfig(opts []Option) config {
 		jobRetryAfter:    "0",
 		idempotencyLimit: 10000,
 		logLimit:         10000,
+		logBytes:         DefaultLogBytes,
 		maxBodyBytes:     10 << 20,
 	}
 	for _, opt := range opts {
@@ -144,10 +146,12 @@ func WithLatency(fixed, jitter time.Duration) Option {
 	return func(c *config) { c.faults.Latency, c.faults.Jitter = fixed, jitter }
 }
 
-// WithSeed seeds the random source behind fault rates and jitter. The
-// default seed is 0: a server's random choices are the same on every run.
-func WithSeed(seed int64) Option {
-	return func(c *config) { c.seed = seed }
+// WithRandomSeed seeds the random source behind fault rates and jitter
+// (the -seed-random flag of the mockserver command). The default seed is
+// 0: a server's random choices are the same on every run. To preload
+// documents, see [Backend.Seed].
+func WithRandomSeed(seed int64) Option {
+	return func(c *config) { c.randomSeed = seed }
 }
 
 // WithJobsPath sets the path of the asynchronous jobs collection (default
@@ -231,6 +235,21 @@ func WithIdempotencyLimit(n int) Option {
 // counters of [Backend.Count] are never limited.
 func WithLogLimit(n int) Option {
 	return func(c *config) { c.logLimit = max(n, 0) }
+}
+
+// DefaultLogBytes bounds the bytes the request log holds by default.
+const DefaultLogBytes = 16 << 20
+
+// WithLogBytes bounds the request log by the bytes its entries' methods,
+// targets and headers hold (default [DefaultLogBytes]); the oldest are
+// dropped first, and an entry alone over the bound is kept without its
+// header. Zero or less keeps the default.
+func WithLogBytes(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.logBytes = n
+		}
+	}
 }
 
 // WithObserver calls fn once for every request, after it is recorded in

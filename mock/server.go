@@ -20,7 +20,7 @@ type Backend struct {
 	nextJob uint64
 	nextID  uint64 // the last id POST gave to a new document
 	faults  Faults
-	queue   []Fault // the faults of FailNext, first first
+	queue   []faultRun // the faults of FailNext, first first
 	rng     *rand.Rand
 	idem    idempotencyStore
 	counts  map[countKey]int
@@ -37,7 +37,7 @@ func Handler(opts ...Option) *Backend {
 	if err != nil {
 		panic(err)
 	}
-	seed := uint64(cfg.seed)
+	seed := uint64(cfg.randomSeed)
 	return &Backend{
 		cfg:    cfg,
 		store:  st,

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	newClient := func() *optimist.Client {
 		return optimist.New(
 			optimist.WithIdempotencyKeys(), // a re-sent write is recognised, never applied twice
-			optimist.WithMaxRetries(10),
+			optimist.WithRetry(optimist.RetryOptions{MaxRetries: 10}),
 			optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }),
 		)
 	}

@@ -3,7 +3,12 @@
 // lose no update, a true conflict settled by the caller's strategy, and a
 // 202 Accepted job followed to its result.
 //
+// With -v it prints the wire too: each request's method, URL and If-Match,
+// and the status that answered it, so that the 412s and the re-reads
+// behind each step show.
+//
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -v
 //	go run ./examples/quickstart -url http://127.0.0.1:8080
 package main
 
@@ -11,8 +16,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +32,10 @@ import (
 func main() { demo.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := demo.Parse("quickstart", args, stderr, nil)
+	var verbose bool
+	f, err := demo.Parse("quickstart", args, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&verbose, "v", false, "print each request (method, URL, If-Match) and its status")
+	})
 	if err != nil {
 		return err
 	}
@@ -36,13 +46,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "optimist quickstart, against %s\n", base)
 	}
-	for _, step := range []func(context.Context, io.Writer, string) error{counter, trueConflict, job} {
+	t := &tour{base: base}
+	if verbose {
+		t.wire = &wireLog{out: stdout, base: base, next: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	for _, step := range []func(context.Context, io.Writer, *tour) error{counter, trueConflict, job} {
 		fmt.Fprintln(stdout)
-		if err := step(ctx, stdout, base); err != nil {
+		if err := step(ctx, stdout, t); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tour is what the steps share: the server, and the wire log of -v.
+type tour struct {
+	base string
+	wire *wireLog // nil without -v
+}
+
+// newClient returns a client that sends through the wire log, if any.
+func (t *tour) newClient(opts ...optimist.Option) *optimist.Client {
+	if t.wire != nil {
+		opts = append(opts, optimist.WithHTTPClient(&http.Client{Transport: t.wire}))
+	}
+	return optimist.New(opts...)
+}
+
+// wireLog prints each request a client sends and the status it gets, one
+// line each, for -v.
+type wireLog struct {
+	mu   sync.Mutex
+	out  io.Writer
+	base string
+	next http.RoundTripper
+}
+
+func (w *wireLog) RoundTrip(req *http.Request) (*http.Response, error) {
+	line := "   > " + req.Method + " " + strings.TrimPrefix(req.URL.String(), w.base)
+	for _, h := range []string{"If-Match", "If-None-Match"} {
+		if v := req.Header.Get(h); v != "" {
+			line += "  " + h + ": " + v
+		}
+	}
+	resp, err := w.next.RoundTrip(req)
+	answer := "error: " + fmt.Sprint(err)
+	if err == nil {
+		answer = resp.Status
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.out, "%s\n   < %s\n", line, answer)
+	return resp, err
 }
 
 type counterDoc struct {
@@ -51,19 +106,19 @@ type counterDoc struct {
 
 // counter has writers, each with its own client as if in its own process,
 // increment one counter with optimist.Update.
-func counter(ctx context.Context, out io.Writer, base string) error {
+func counter(ctx context.Context, out io.Writer, t *tour) error {
 	const writers, increments = 8, 10
-	url := base + "/quickstart/counter"
+	url := t.base + "/quickstart/counter"
 	fmt.Fprintln(out, "1. Concurrent writers, no lost update")
 	fmt.Fprintf(out, "   %d writers, each with its own client, add 1 to one counter %d times\n", writers, increments)
-	if err := reset(ctx, url, counterDoc{}); err != nil {
+	if err := reset(ctx, t, url, counterDoc{}); err != nil {
 		return err
 	}
 	var conflicts atomic.Int64
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	for range writers {
-		c := optimist.New(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
+		c := t.newClient(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -84,7 +139,7 @@ func counter(ctx context.Context, out io.Writer, base string) error {
 		return err
 	}
 	var final counterDoc
-	if _, err := optimist.New().Get(ctx, url, &final); err != nil {
+	if _, err := t.newClient().Get(ctx, url, &final); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "   final count %d of %d; %d conflicts, each settled by applying the change again\n",
@@ -102,14 +157,14 @@ type ticket struct {
 
 // trueConflict has two users change the same member of one document; the
 // default merge cannot settle it, a strategy the caller gives does.
-func trueConflict(ctx context.Context, out io.Writer, base string) error {
-	url := base + "/quickstart/tickets/7"
+func trueConflict(ctx context.Context, out io.Writer, t *tour) error {
+	url := t.base + "/quickstart/tickets/7"
 	fmt.Fprintln(out, "2. A true conflict, settled by your strategy")
 	start := ticket{Title: "Printer jammed", Tags: []string{"hardware"}}
-	if err := reset(ctx, url, start); err != nil {
+	if err := reset(ctx, t, url, start); err != nil {
 		return err
 	}
-	alice, bob := optimist.New(), optimist.New()
+	alice, bob := t.newClient(), t.newClient()
 	var a, b ticket
 	if _, err := alice.Get(ctx, url, &a); err != nil {
 		return err
@@ -155,15 +210,15 @@ func unionTags(out io.Writer) optimist.PathResolver {
 
 // job starts an asynchronous job, answered 202 Accepted, and follows it
 // to its result.
-func job(ctx context.Context, out io.Writer, base string) error {
+func job(ctx context.Context, out io.Writer, t *tour) error {
 	fmt.Fprintln(out, "3. A 202 Accepted job, followed to its result")
-	c := optimist.New(optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
+	c := t.newClient(optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
 		if ev.PercentComplete != nil {
 			fmt.Fprintf(out, "   %s %.0f%%\n", strings.ToLower(ev.State), *ev.PercentComplete)
 		}
 	}}))
 	spec := map[string]any{"polls": 3, "result": map[string]any{"file": "report.csv", "rows": 1200}}
-	resp, err := c.Post(ctx, base+"/jobs", spec, nil, optimist.NoWait())
+	resp, err := c.Post(ctx, t.base+"/jobs", spec, nil, optimist.NoWait())
 	if err != nil {
 		return err
 	}
@@ -171,7 +226,7 @@ func job(ctx context.Context, out io.Writer, base string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), base))
+	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), t.base))
 	result, err := op.Wait(ctx)
 	if err != nil {
 		return err
@@ -183,8 +238,8 @@ func job(ctx context.Context, out io.Writer, base string) error {
 // reset writes doc at url whatever is there. optimist sends no write
 // without a version, so reset reads the version first (or creates the
 // document), and writes over whatever a conflict brings: OursWins.
-func reset(ctx context.Context, url string, doc any) error {
-	c := optimist.New()
+func reset(ctx context.Context, t *tour, url string, doc any) error {
+	c := t.newClient()
 	if _, err := c.Get(ctx, url, nil); errors.Is(err, optimist.ErrNotFound) {
 		_, err = c.Put(ctx, url, doc, nil, optimist.CreateOnly())
 		return err

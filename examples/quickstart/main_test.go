@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"testing"
 
 	"github.com/optimist-go/optimist/examples/internal/demotest"
@@ -38,4 +39,20 @@ func TestRunWithURL(t *testing.T) {
 func TestRunBadFlag(t *testing.T) {
 	t.Parallel()
 	demotest.Fails(t, run, "-nope")
+}
+
+// -v shows the wire: the stale write's If-Match, its 412 and the re-read.
+func TestRunVerbose(t *testing.T) {
+	t.Parallel()
+	out := demotest.Output(t, run, []string{"-v"},
+		"   < 412 Precondition Failed\n   > GET /quickstart/tickets/7  If-None-Match: \"",
+		"   > POST /jobs\n   < 202 Accepted\n",
+	)
+	require.Regexp(t, `> PUT /quickstart/tickets/7  If-Match: "\d+"\n   < 412 Precondition Failed`, out)
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+	err := demotest.Fails(t, run, "-h")
+	require.ErrorIs(t, err, flag.ErrHelp, "demo.Main exits 0 on it")
 }

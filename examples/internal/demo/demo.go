@@ -4,6 +4,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,13 +44,21 @@ func Server(f Flags, opts ...mock.Option) (base string, srv *mock.Server, stop f
 }
 
 // Main runs an example's run function with the process's arguments and
-// streams, and exits 1 with the error if it fails.
+// streams, and exits with [ExitCode] of its error.
 func Main(run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
+	os.Exit(ExitCode(err, os.Stderr))
+}
+
+// ExitCode is an example's exit status after its run returned err: 0 on
+// success and for -h (the flag package has printed the usage), else 1,
+// with err printed to stderr.
+func ExitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "error:", err)
+	return 1
 }

@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.controlPath, "control-path", "/_mock", "`path` of the control API (requests, count, reset, fail-next); empty disables it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
+			return nil, err // the usage is printed; not a failure
 		}
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -100,10 +100,35 @@ func (f *flags) validate(rest []string) error {
 		return err
 	}
 	f.queued = queued
-	for _, r := range []float64{f.faults.Rate503, f.faults.Rate429, f.faults.RateReset, f.faults.RateTruncate, f.faults.RateLost} {
-		if r < 0 || r > 1 {
-			return fmt.Errorf("fault rates must be between 0 and 1, not %v", r)
+	return f.validateRanges()
+}
+
+// validateRanges checks that rates are numbers in [0, 1] (NaN is none)
+// and that durations and counts are not negative.
+func (f *flags) validateRanges() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{
+		{"-rate-503", f.faults.Rate503}, {"-rate-429", f.faults.Rate429}, {"-rate-reset", f.faults.RateReset},
+		{"-rate-truncate", f.faults.RateTruncate}, {"-rate-lost", f.faults.RateLost},
+	} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return fmt.Errorf("%s must be a fraction between 0 and 1, not %v", r.name, r.v)
 		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"-latency", f.faults.Latency}, {"-jitter", f.faults.Jitter}, {"-job-duration", f.jobDuration},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s must not be negative, not %s", d.name, d.v)
+		}
+	}
+	if f.jobPolls < 0 {
+		return fmt.Errorf("-job-polls must not be negative, not %d", f.jobPolls)
 	}
 	return nil
 }
@@ -115,7 +140,7 @@ func (f *flags) options() []mock.Option {
 	opts := []mock.Option{
 		mock.WithConflictStatus(f.conflictStatus),
 		mock.WithFaults(faults),
-		mock.WithSeed(f.seedRandom),
+		mock.WithRandomSeed(f.seedRandom),
 		mock.WithJobsPath(f.jobsPath),
 		mock.WithJobPolls(f.jobPolls),
 		mock.WithJobRetryAfter(f.jobRetryAfter),

@@ -20,6 +20,10 @@
 //	GET  /_mock/count?method=PUT&status=412 {"count":n}; method and status optional
 //	POST /_mock/fail-next?fault=503&n=2     queue faults for the next requests
 //	POST /_mock/reset                       back to the start: -seed documents, -fail-next faults
+//
+// The -seed flag loads documents from a JSON file that maps paths to
+// documents, as testdata/docs.json does; -seed-random seeds the fault
+// random source.
 package main
 
 import (
@@ -27,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,12 +41,20 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode is the process's exit status after run returned err: 0 for a
+// clean shutdown and for -h (the usage is printed), 2 for invalid
+// arguments (the flag package has said why), 1 for any other failure,
+// which it prints to stderr.
+func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "mockserver:", err)
-		os.Exit(1)
+		return 2
 	}
+	fmt.Fprintln(stderr, "mockserver:", err)
+	return 1
 }
