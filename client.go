@@ -249,6 +249,14 @@ func (c *Client) sendJSON(ctx context.Context, method, url string, in, out any, 
 // [VersionToken], as [Client.Put] does, and fails with [ErrNoVersion] when
 // none is known. Do adds no If-None-Match of its own: a 304 answer to the
 // caller's is passed through as it is.
+//
+// Do returns an error and no response only when there is no answer to
+// hand over: the request could not be sent or got no answer
+// ([*TransportError]), no version was known ([ErrNoVersion]), the write's
+// outcome is unknown ([*OutcomeUnknownError]: a 412 then would read as "not
+// applied", which may be false), or the context ended. A conflict the
+// client gives up on is returned as its last 409 or 412 answer, with no
+// error, as a generated client expects.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	body, err := requestBody(req)
@@ -269,11 +277,21 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	r.applyOptionHeaders()
 	r.key = c.resourceKey(r.url, r.header)
 	resp, err := c.do(ctx, r)
-	var statusErr *StatusError
-	if resp == nil || (err != nil && !errors.As(err, &statusErr)) {
+	if err != nil && (resp == nil || errors.Is(err, ErrOutcomeUnknown) || !answered(err)) {
 		return nil, err
 	}
 	return resp.httpResponse(req), nil
+}
+
+// answered reports whether err is the server's answer, to be handed to a
+// Do caller as a response: a non-2xx status, or a conflict given up after
+// one. An outcome the client does not know is never such an answer.
+func answered(err error) bool {
+	var (
+		statusErr   *StatusError
+		conflictErr *ConflictError
+	)
+	return errors.As(err, &statusErr) || errors.As(err, &conflictErr)
 }
 
 // do routes a request: reads are remembered, writes are conditional, and

@@ -67,7 +67,7 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
 		return resp, err
 	}
-	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: c.resolver, start: c.now()}
+	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: c.resolver, start: c.now(), last: resp}
 	if r.opts.resolver != nil {
 		l.resolver = r.opts.resolver
 	}
@@ -127,38 +127,40 @@ type conflictLoop struct {
 	base     []byte // the document the last write was based on
 	ours     []byte // the document the last write meant to produce
 	attempt  int
+	last     *Response // the last conflict answer, returned with a give-up
 }
 
 func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Response, error) {
 	for {
 		l.attempt++
 		if err := l.wait(ctx, conflict); err != nil {
-			return nil, err
+			return l.last, err
 		}
 		theirs, err := l.c.refetch(ctx, l.r, l.r.sentVersion())
 		if err != nil {
-			return nil, l.giveUp(conflict, "refetch failed", err)
+			return l.last, l.giveUp(conflict, "refetch failed", err)
 		}
 		switch outcome, err := l.settle(conflict, theirs); outcome {
 		case settled:
-			return nil, err
+			return l.last, err
 		case refetchAgain:
 			continue
 		}
 		next, err := l.resolve(ctx, conflict, theirs)
 		if err != nil {
-			return nil, l.giveUp(conflict, "resolver failed", err)
+			return l.last, l.giveUp(conflict, "resolver failed", err)
 		}
 		if jsonEqual(next, theirs.Body) {
 			return theirs, nil // nothing left to write: the server, just read, has it
 		}
 		if l.attempt >= l.c.conflictAttempts {
-			return nil, l.giveUp(conflict, "attempts exhausted", conflict)
+			return l.last, l.giveUp(conflict, "attempts exhausted", conflict)
 		}
 		resp, err := l.send(ctx, theirs, next)
 		if errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &conflict) || !conflict.IsVersionConflict() {
 			return resp, err
 		}
+		l.last = resp
 	}
 }
 
