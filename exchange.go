@@ -122,7 +122,9 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	if err := c.remember(r, out); err != nil {
 		return out, err
 	}
-	return out, c.statusError(r, out, st)
+	// Locks (lockwait.go): a lock answer is reported as a *LockedError, or
+	// waited out and r sent again, before any conflict handling sees it.
+	return c.settleLock(ctx, r, out, c.statusError(r, out, st))
 }
 
 // httpRequest builds the request to send without printing and parsing
@@ -209,6 +211,8 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 		Attempts:        resp.Attempts,
 		versionConflict: resp.StatusCode == http.StatusPreconditionFailed || r.conditional(),
 		ambiguous:       st.ambiguous,
+		keyInUse: resp.StatusCode == http.StatusConflict && resp.raw != nil && resp.raw.Request != nil &&
+			hasIdempotencyKey(resp.raw.Request.Header) && mentionsIdempotency(resp.Body),
 	}
 	e.Header.Del("Set-Cookie")
 	if wait, ok := parseRetryAfter(resp.Header, c.now()); ok {

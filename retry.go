@@ -188,13 +188,17 @@ const (
 )
 
 // settle sorts out the conflicts that are not version conflicts to
-// resolve: a 409 about the very version we sent (a business-rule answer),
+// resolve: a 409, or a 412 to a strong ETag, about the very version we
+// sent (a business-rule answer, another precondition),
 // a weak ETag the server will not accept yet, and a write that did land
 // though its answer was lost. For settled, the error is the call's.
 func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
 	sent := l.r.sentVersion()
 	switch {
-	case sent != "" && theirs.ETag == sent && conflict.StatusCode == http.StatusConflict:
+	case sent != "" && theirs.ETag == sent && (conflict.StatusCode == http.StatusConflict || !sent.IsWeak()):
+		// The server still has the very version we sent: the answer is
+		// about something else (a business rule, a precondition that is
+		// not the version), and writing again would meet it again.
 		conflict.versionConflict = false
 		return settled, conflict
 	case sent != "" && theirs.ETag == sent && sent.IsWeak():
