@@ -350,7 +350,11 @@ type LockedError struct {
 // Error describes the lock without the answer's body.
 func (e *LockedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "optimist: %s %s: ", e.Method, e.URL)
+	b.WriteString("optimist: ")
+	if e.Method != "" {
+		b.WriteString(e.Method + " ")
+	}
+	b.WriteString(e.URL + ": ")
 	if e.Lost {
 		b.WriteString("lock lost")
 	} else {

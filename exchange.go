@@ -109,7 +109,7 @@ func safeMethod(method string) bool {
 // and updates the ETag memory from it. A non-2xx answer is returned with a
 // *StatusError.
 func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
-	header := c.sendHeader(r)
+	header := withLockToken(ctx, r, c.sendHeader(r)) // heldlock.go: a held lock's token
 	st := &exchangeState{replayable: r.replayable(header)}
 	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))
 	if err != nil {

@@ -26,15 +26,15 @@ import (
 //   - every other 423 is a lease.
 //
 // The holder, token and expiry come from a WebDAV lockdiscovery, a
-// Terraform LockInfo or a Git LFS lock in the body; now dates the expiry
-// of a WebDAV timeout. lockFrom reads no clock and does no I/O.
+// Terraform LockInfo or a Git LFS lock in the body; a WebDAV timeout
+// counts from now. lockFrom reads no clock and does no I/O.
 func lockFrom(se *StatusError, extra map[string]LockKind, now time.Time) *LockedError {
 	switch se.StatusCode {
 	case http.StatusConflict, http.StatusPreconditionFailed, http.StatusLocked:
 	default:
 		return nil
 	}
-	info := parseLockBody(se.Header.Get("Content-Type"), se.Body, now)
+	info := parseLockBody(se.Header.Get("Content-Type"), se.Body)
 	code := info.code
 	for _, name := range [...]string{"X-Ms-Error-Code", "X-Amz-Error-Code", "X-Error-Code"} {
 		if v := strings.TrimSpace(se.Header.Get(name)); v != "" {
@@ -54,7 +54,7 @@ func lockFrom(se *StatusError, extra map[string]LockKind, now time.Time) *Locked
 	}
 	return &LockedError{
 		Method: se.Method, URL: se.URL, Kind: kind, Code: code,
-		Holder: info.holder, Token: info.token, Expires: info.expires,
+		Holder: info.holder, Token: info.token, Expires: info.expires(now),
 		RetryAfter: se.RetryAfter, Attempts: se.Attempts, Response: se,
 	}
 }
@@ -95,12 +95,20 @@ func knownLockKind(code string) (LockKind, bool) {
 // lockInfo is what an error body says about a lock.
 type lockInfo struct {
 	code, holder, token string
-	expires             time.Time
+	timeout             time.Duration // a WebDAV lock's timeout; 0: none given, or infinite
+}
+
+// expires is when the lock ends, counted from now; zero if unknown.
+func (i lockInfo) expires(now time.Time) time.Time {
+	if i.timeout <= 0 {
+		return time.Time{}
+	}
+	return now.Add(i.timeout)
 }
 
 // parseLockBody reads an error code and lock details from a JSON or XML
 // body; anything else gives nothing.
-func parseLockBody(contentType string, body []byte, now time.Time) lockInfo {
+func parseLockBody(contentType string, body []byte) lockInfo {
 	trimmed := bytes.TrimSpace(body)
 	switch {
 	case len(trimmed) == 0:
@@ -108,7 +116,7 @@ func parseLockBody(contentType string, body []byte, now time.Time) lockInfo {
 	case trimmed[0] == '{':
 		return parseLockJSON(trimmed)
 	case trimmed[0] == '<' || strings.Contains(contentType, "xml"):
-		return parseLockXML(trimmed, now)
+		return parseLockXML(trimmed)
 	}
 	return lockInfo{}
 }
@@ -168,7 +176,7 @@ func jsonString(raw json.RawMessage) string {
 
 // parseLockXML reads <Error><Code> (Azure Storage, S3), the first child
 // of a DAV:error and the first DAV:activelock of a DAV:lockdiscovery.
-func parseLockXML(body []byte, now time.Time) lockInfo {
+func parseLockXML(body []byte) lockInfo {
 	var (
 		info  lockInfo
 		path  []string
@@ -195,7 +203,7 @@ func parseLockXML(body []byte, now time.Time) lockInfo {
 			if len(path) == 0 {
 				return info
 			}
-			locks += davLockField(&info, path, strings.TrimSpace(text.String()), locks, now)
+			locks += davLockField(&info, path, strings.TrimSpace(text.String()), locks)
 			path = path[:len(path)-1]
 			text.Reset()
 		}
@@ -204,7 +212,7 @@ func parseLockXML(body []byte, now time.Time) lockInfo {
 
 // davLockField records the element that path ends with, of text text,
 // into info; it returns 1 at the end of the first activelock.
-func davLockField(info *lockInfo, path []string, text string, locks int, now time.Time) int {
+func davLockField(info *lockInfo, path []string, text string, locks int) int {
 	last := path[len(path)-1]
 	switch {
 	case len(path) == 2 && path[0] == "Error" && last == "Code" && info.code == "":
@@ -219,7 +227,7 @@ func davLockField(info *lockInfo, path []string, text string, locks int, now tim
 	case last == "timeout":
 		if secs, ok := strings.CutPrefix(text, "Second-"); ok {
 			if n, err := strconv.ParseInt(secs, 10, 64); err == nil && n >= 0 {
-				info.expires = now.Add(saturatingDuration(n, time.Second))
+				info.timeout = saturatingDuration(n, time.Second)
 			}
 		}
 	}
