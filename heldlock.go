@@ -201,6 +201,12 @@ func withLockToken(ctx context.Context, r *request, header http.Header) http.Hea
 	return out
 }
 
+// holdsLock reports whether ctx holds a lock taken by WithLock.
+func holdsLock(ctx context.Context) bool {
+	h, _ := ctx.Value(heldLockKey{}).(*heldLock)
+	return h != nil
+}
+
 func lockKey(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
