@@ -81,6 +81,7 @@ func (c *Client) WithLock(ctx context.Context, url string, spec LockSpec, fn fun
 	fnCtx, lose := context.WithCancelCause(context.WithValue(ctx, heldLockKey{}, h))
 	defer lose(nil)
 	renewCtx, stopRenewing := context.WithCancel(ctx)
+	defer stopRenewing() // also if fn panics
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)

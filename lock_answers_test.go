@@ -384,3 +384,20 @@ func TestVersionConflictMentioningIdempotency(t *testing.T) {
 	defer mu.Unlock()
 	require.JSONEq(t, `{"a":2,"b":2}`, doc)
 }
+
+// TestUnchangedVersion412IsNoConflict: a 412 with no lock code whose
+// re-read shows the very strong ETag the write sent is about another
+// precondition: it is returned after one re-read, not written 25 times
+// and called a version conflict.
+func TestUnchangedVersion412IsNoConflict(t *testing.T) {
+	t.Parallel()
+	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusPreconditionFailed, http.Header{}, ""))
+	c := optimist.New(optimist.WithClock(nil, new(sleeper).sleep))
+	t.Cleanup(c.CloseIdleConnections)
+	err := putAfterGet(t.Context(), c, s.URL)
+	require.ErrorIs(t, err, optimist.ErrPreconditionFailed)
+	require.NotErrorIs(t, err, optimist.ErrConflict)
+	puts, gets := s.counts()
+	require.Equal(t, 1, puts)
+	require.Equal(t, 2, gets, "the read, and the re-read that shows the version unchanged")
+}
