@@ -401,3 +401,20 @@ func TestUnchangedVersion412IsNoConflict(t *testing.T) {
 	require.Equal(t, 1, puts)
 	require.Equal(t, 2, gets, "the read, and the re-read that shows the version unchanged")
 }
+
+// TestLockIsLogged: each lock answer is a log line naming the lock, at
+// debug level while waiting, at warn level when reported.
+func TestLockIsLogged(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Retry-After": {"1"}, "X-Ms-Error-Code": {"AnotherOperationInProgress"}}
+	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, h, ""))
+	logger, logs := debugLogger()
+	c := optimist.New(optimist.WithLogger(logger), optimist.WithLockWait(time.Second), optimist.WithClock(nil, new(sleeper).sleep))
+	t.Cleanup(c.CloseIdleConnections)
+	require.ErrorIs(t, putAfterGet(t.Context(), c, s.URL), optimist.ErrLocked)
+	out := logs.String()
+	require.Contains(t, out, `level=DEBUG msg="optimist: resource locked, waiting"`)
+	require.Contains(t, out, `level=WARN msg="optimist: resource locked"`)
+	require.Contains(t, out, "code=AnotherOperationInProgress")
+	require.Contains(t, out, "wait=1s")
+}
