@@ -287,16 +287,17 @@ type LockKind int
 const (
 	// LockTransient is a short-lived lock: another operation is in
 	// progress (Azure AnotherOperationInProgress, S3 OperationAborted,
-	// Stripe lock_timeout, a 423 with no lock details). Waiting helps.
+	// Stripe lock_timeout). Waiting helps.
 	LockTransient LockKind = iota
 	// LockLease is a lock or lease another client holds, or one this
 	// client should hold and does not (Azure LeaseIdMissing, LeaseLost,
-	// a WebDAV lock, a Terraform state lock). It ends when its holder
-	// releases it or it expires.
+	// a WebDAV lock, a Terraform state lock, any other 423). It ends when
+	// its holder releases it or it expires.
 	LockLease
 	// LockPermanent is a lock that waiting does not end, such as a
-	// read-only management lock (Azure ScopeLocked) or an object under
-	// retention (S3 Object Lock). It is reported at once.
+	// read-only management lock (Azure ScopeLocked) or an immutable blob
+	// (BlobImmutableDueToPolicy); name others, such as an S3 Object Lock
+	// answer, with [WithLockCodes]. It is reported at once.
 	LockPermanent
 )
 

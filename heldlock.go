@@ -76,6 +76,9 @@ func (c *Client) WithLock(ctx context.Context, url string, spec LockSpec, fn fun
 	if err != nil {
 		return err
 	}
+	if l.URL == "" {
+		l.URL = url
+	}
 	h := &heldLock{key: key, spec: spec, lock: l}
 	h.parent, _ = ctx.Value(heldLockKey{}).(*heldLock)
 	fnCtx, lose := context.WithCancelCause(context.WithValue(ctx, heldLockKey{}, h))

@@ -41,10 +41,12 @@ type LockEvent struct {
 	Attempt int
 	// Lock is the lock answer.
 	Lock *LockedError
-	// Wait is how long the client waits before sending the request again;
-	// zero when it reports the lock instead (Waiting is false).
-	Wait    time.Duration
+	// Waiting says whether the client waits and sends the request again;
+	// when it is false, the lock is reported to the caller.
 	Waiting bool
+	// Wait is how long the client waits before sending again; zero when
+	// Waiting is false.
+	Wait time.Duration
 }
 
 // WithLockWait makes the client wait out locks: a request answered with a
