@@ -283,3 +283,78 @@ func TestLockWaitForMockWindows(t *testing.T) {
 		})
 	}
 }
+
+// recordingSpec is a LockSpec around another that records the lock it
+// acquired: a spec is an interface callers can wrap or implement.
+type recordingSpec struct {
+	optimist.LockSpec
+	mu   sync.Mutex
+	lock optimist.Lock
+}
+
+func (r *recordingSpec) Acquire(ctx context.Context, send optimist.SendFunc, url string) (optimist.Lock, error) {
+	l, err := r.LockSpec.Acquire(ctx, send, url)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lock = l
+	return l, err
+}
+
+func (r *recordingSpec) token() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lock.Token
+}
+
+// TestWithLockTokenOnWrites: inside WithLock, writes to the locked URL
+// carry the token (with the ETag, for WebDAV); reads and writes of other
+// URLs do not.
+func TestWithLockTokenOnWrites(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		spec   optimist.LockSpec
+		header string
+		want   func(token, etag string) string
+	}{
+		{name: "webdav", spec: optimist.WebDAVLock("me", 0), header: "If",
+			want: func(token, etag string) string { return "(<" + token + "> [" + etag + "])" }},
+		{name: "azure", spec: optimist.AzureLease(0), header: "X-Ms-Lease-Id",
+			want: func(token, _ string) string { return token }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t)
+			url := seed(t, s, "/b", `{"n":1}`)
+			other := seed(t, s, "/other", `{"n":1}`)
+			c := newClient(s)
+			resp, err := c.Get(t.Context(), url, nil)
+			require.NoError(t, err)
+			spec := &recordingSpec{LockSpec: tt.spec}
+			err = c.WithLock(t.Context(), url, spec, func(ctx context.Context) error {
+				if _, err := c.Put(ctx, url, map[string]int{"n": 2}, nil); err != nil {
+					return err
+				}
+				if _, err := c.Get(ctx, url, nil); err != nil {
+					return err
+				}
+				_, err := c.Put(ctx, other, map[string]int{"n": 2}, nil)
+				return err
+			})
+			require.NoError(t, err)
+			require.NotEmpty(t, spec.token())
+			puts := 0
+			for _, r := range s.Requests() {
+				switch {
+				case r.Path == "/b" && r.Method == http.MethodPut:
+					puts++
+					require.Equal(t, tt.want(spec.token(), string(resp.ETag)), r.Header.Get(tt.header))
+				case r.Path == "/b" && r.Method == http.MethodGet, r.Path == "/other":
+					require.Empty(t, r.Header.Get(tt.header), "%s %s", r.Method, r.Path)
+				}
+			}
+			require.Equal(t, 1, puts)
+		})
+	}
+}
