@@ -54,6 +54,7 @@ type Client struct {
 	versionToken          VersionToken
 	versionRoutes         []versionRoute
 	queuedHook            func(pending int) // tests: called as an update queues
+	locks                 lockConfig        // lockwait.go
 }
 
 // New returns a Client configured by opts; see each [Option] for its

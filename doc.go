@@ -89,6 +89,18 @@
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]
 // adds a fresh one to every non-idempotent request).
 //
+// # Locks
+//
+// A 423 Locked, or a 409 or 412 whose error code says the resource is
+// locked, leased or busy with another operation (Azure's LeaseIdMissing
+// or AnotherOperationInProgress, a WebDAV lock-token-submitted, ...), is
+// no version conflict: it is never merged over, and comes back as a
+// [*LockedError] matching [ErrLocked]. [WithLockWait] waits it out and
+// sends the same request again. [Client.WithLock] holds a lock itself
+// ([WebDAVLock], [AzureLease], or any [LockSpec]): the writes made inside
+// carry its token, and it is renewed in the background and released at
+// the end.
+//
 // # Errors
 //
 // Every non-2xx answer is an error: a [*StatusError] carrying the status,

@@ -123,6 +123,10 @@ type StatusError struct {
 	// (true unless the client showed it is a business-rule answer, or the
 	// answer to a write whose outcome is unknown).
 	versionConflict bool
+	// keyInUse records a 409 to a request that carried an Idempotency-Key
+	// whose body speaks of idempotency: the key is in use, no version
+	// conflict.
+	keyInUse bool
 }
 
 // Error describes the failed request without its body or credentials.
@@ -167,8 +171,8 @@ func (e *StatusError) Is(target error) bool {
 // IsVersionConflict reports whether the response says the resource changed
 // since the version the request named: a 412, or a 409 to a conditional
 // request that the client did not show to be a business-rule conflict. A
-// 409 saying that a request with the same Idempotency-Key is still being
-// processed is none.
+// 409 to a request that carried an Idempotency-Key, saying that a request
+// with the same key is still being processed, is none.
 func (e *StatusError) IsVersionConflict() bool {
 	switch {
 	case !e.versionConflict:
@@ -176,7 +180,7 @@ func (e *StatusError) IsVersionConflict() bool {
 	case e.StatusCode == http.StatusPreconditionFailed:
 		return true
 	}
-	return e.StatusCode == http.StatusConflict && !mentionsIdempotency(e.Body)
+	return e.StatusCode == http.StatusConflict && !e.keyInUse
 }
 
 // TransportError is returned when a request got no answer: the
@@ -321,3 +325,121 @@ var (
 	// is missing, malformed or made with none of the verifier's secrets.
 	ErrCallbackSignature = errors.New("optimist: callback signature not verified")
 )
+
+// Locks. A lock answer is neither a version conflict nor a business rule:
+// another party holds the resource for now (see lock.go).
+
+// ErrLocked is matched by a [*LockedError]: the server refused a request
+// because the resource is locked, leased or busy with another operation,
+// or a lock this client held was lost. It is not [ErrConflict].
+var ErrLocked = errors.New("optimist: resource locked")
+
+// LockKind says what kind of lock a server reported.
+type LockKind int
+
+const (
+	// LockTransient is a short-lived lock: another operation is in
+	// progress (Azure AnotherOperationInProgress, S3 OperationAborted,
+	// Stripe lock_timeout). Waiting helps.
+	LockTransient LockKind = iota
+	// LockLease is a lock or lease another client holds, or one this
+	// client should hold and does not (Azure LeaseIdMissing, LeaseLost,
+	// a WebDAV lock, a Terraform state lock, any other 423). It ends when
+	// its holder releases it or it expires.
+	LockLease
+	// LockPermanent is a lock that waiting does not end, such as a
+	// read-only management lock (Azure ScopeLocked) or an immutable blob
+	// (BlobImmutableDueToPolicy); name others, such as an S3 Object Lock
+	// answer, with [WithLockCodes]. It is reported at once.
+	LockPermanent
+)
+
+// String gives "transient", "lease" or "permanent".
+func (k LockKind) String() string {
+	switch k {
+	case LockTransient:
+		return "transient"
+	case LockLease:
+		return "lease"
+	case LockPermanent:
+		return "permanent"
+	}
+	return "LockKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// LockedError is returned when a request met a lock: the server's answer
+// says the resource is locked (see [WithLockWait] for waiting it out), or
+// a lock held with [Client.WithLock] was lost. It matches [ErrLocked],
+// never [ErrConflict]; Unwrap gives the answer's [*StatusError] (which
+// then does not match ErrConflict either) or, for a lost lock, the cause.
+type LockedError struct {
+	// Method and URL identify the request; the URL carries no credentials.
+	Method, URL string
+	// Kind says whether waiting may help.
+	Kind LockKind
+	// Code is the error code that identified the lock ("LeaseIdMissing",
+	// "lock-token-submitted"), or "" when the status alone did (423).
+	Code string
+	// Holder names who holds the lock, when the answer says (a WebDAV
+	// lock's owner, a Terraform lock's Who, a Git LFS lock's owner).
+	Holder string
+	// Token is the lock's token or id, when the answer gives it.
+	Token string
+	// Expires is when the lock ends, when the answer says; zero otherwise.
+	Expires time.Time
+	// RetryAfter is the wait the answer asked for, or zero.
+	RetryAfter time.Duration
+	// Attempts is how many times the request was sent in all, the sends
+	// after lock waits included.
+	Attempts int
+	// Lost is set when the error reports a lock held with
+	// [Client.WithLock] that could not be renewed.
+	Lost bool
+	// Response is the lock answer; nil for a lost lock.
+	Response *StatusError
+	// Cause is why a held lock was lost; nil otherwise.
+	Cause error
+}
+
+// Error describes the lock without the answer's body.
+func (e *LockedError) Error() string {
+	var b strings.Builder
+	b.WriteString("optimist: ")
+	if e.Method != "" {
+		b.WriteString(e.Method + " ")
+	}
+	b.WriteString(e.URL + ": ")
+	if e.Lost {
+		b.WriteString("lock lost")
+	} else {
+		fmt.Fprintf(&b, "resource locked (%s", e.Kind)
+		if e.Code != "" {
+			b.WriteString(", " + e.Code)
+		}
+		b.WriteByte(')')
+	}
+	if e.Holder != "" {
+		fmt.Fprintf(&b, " by %q", e.Holder)
+	}
+	if e.Response != nil {
+		fmt.Fprintf(&b, ": status %d", e.Response.StatusCode)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.Cause != nil {
+		b.WriteString(": " + e.Cause.Error())
+	}
+	return b.String()
+}
+
+// Is matches [ErrLocked].
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// Unwrap returns the lock answer, or the cause of a lost lock.
+func (e *LockedError) Unwrap() error {
+	if e.Response != nil {
+		return e.Response
+	}
+	return e.Cause
+}

@@ -125,7 +125,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	if len(c.serverMembers) > 0 && len(r.body) > 0 && !safeMethod(r.method) {
 		r.body = c.withoutServerMembers(r.body)
 	}
-	header := c.sendHeader(r)
+	header := withLockToken(ctx, r, c.sendHeader(r)) // heldlock.go: a held lock's token
 	st := &exchangeState{replayable: r.replayable(header)}
 	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))
 	if err != nil {
@@ -141,7 +141,10 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	if err := c.observe(r, out); err != nil {
 		return out, err
 	}
-	return out, c.outcome(r, st, out.StatusCode, c.statusError(r, out, st))
+	// Locks (lockwait.go): a lock answer is reported as a *LockedError, or
+	// waited out and r sent again, before any conflict handling sees it;
+	// a write whose outcome is unknown is not sent again.
+	return c.settleLock(ctx, r, out, c.outcome(r, st, out.StatusCode, c.statusError(r, out, st)))
 }
 
 // landedWrite reports whether resp, whose body could not be read in full,
@@ -255,6 +258,8 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 		Problem:         parseProblem(resp.Header.Get("Content-Type"), resp.Body),
 		Attempts:        resp.Attempts,
 		versionConflict: resp.StatusCode == http.StatusPreconditionFailed || r.conditional(),
+		keyInUse: resp.StatusCode == http.StatusConflict && resp.raw != nil && resp.raw.Request != nil &&
+			hasIdempotencyKey(resp.raw.Request.Header) && mentionsIdempotency(resp.Body),
 	}
 	e.Header.Del("Set-Cookie")
 	if wait, ok := parseRetryAfter(resp.Header, c.now()); ok {

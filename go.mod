@@ -1,12 +1,13 @@
 module github.com/optimist-go/optimist
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/evanphx/json-patch/v5 v5.9.11
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.50.0
 )
 
 require (

@@ -192,14 +192,14 @@ const (
 // settle sorts out the refusals that are not version conflicts: the
 // server's document is still at the version the write was conditional on
 // (a 304 to the conditional re-read, or the same version read back), so
-// the refusal was about something else: a business rule, a lock, or a
-// weak ETag the server will not accept yet.
+// the refusal was about something else: a business rule, a precondition
+// that is not the version, or a weak ETag the server will not accept yet.
 func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
 	sent := l.r.sentVersion()
 	if sent == "" || (!theirs.Revalidated && theirs.ETag != sent) {
 		return toResolve, nil
 	}
-	if sent.IsWeak() {
+	if sent.IsWeak() && conflict.StatusCode != http.StatusConflict {
 		if l.attempt >= l.c.conflictAttempts {
 			return settled, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
 		}

@@ -25,7 +25,7 @@ import (
 // are committed together (see [WithGroupCommit]): while one write is in
 // flight, the mutations that arrive are applied in arrival order to the
 // next document and sent as one write. Each caller still gets its own
-// value and error.
+// value and error. Updates made under [Client.WithLock] are not grouped.
 //
 // Update returns the value as written. Errors: those of [Client.Get] and
 // [Client.Put], a [*ConflictError] when the bound is reached, mutate's, and
@@ -51,7 +51,7 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		return out, err
 	}
 	var err error
-	if c.groupCommit && len(opts) == 0 {
+	if c.groupCommit && len(opts) == 0 && !holdsLock(ctx) { // heldlock.go: not grouped with writes outside the lock
 		err = c.commitGrouped(ctx, url, apply)
 	} else {
 		err = c.applyAndWrite(ctx, url, apply, opts)

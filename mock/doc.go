@@ -114,6 +114,25 @@
 // connection; the log still shows it. A test that must see every fault
 // uses a transport with DisableKeepAlives.
 //
+// # Locks and leases
+//
+// LOCK takes a WebDAV exclusive write lock (RFC 4918) for the Timeout
+// asked (Second-N, at most an hour, or Infinite) and answers the
+// DAV:lockdiscovery with a Lock-Token; a LOCK without a body and with
+// If: (<token>) refreshes it, and UNLOCK with Lock-Token releases it. A
+// write of a locked path without the token in its If header is answered
+// 423 Locked (DAV:lock-token-submitted); an If header that names no held
+// lock, 412. PUT path?comp=lease with x-ms-lease-action acquire, renew,
+// release or break manages an Azure Blob Storage style lease; a write of a
+// leased path without its x-ms-lease-id is answered 412 LeaseIdMissing
+// (LeaseIdMismatchWithBlobOperation, LeaseLost), the codes in
+// x-ms-error-code and the JSON body's error.code. Unlike Azure, an expired
+// lease cannot be renewed (LeaseLost), so tests can make a renewal fail by
+// moving the clock. [Backend.LockFor] and [Backend.LeaseFor] lock a path
+// for a while as another client would, [Backend.BusyFor] answers its
+// writes 409 AnotherOperationInProgress for a while (with Retry-After or
+// without), and [Backend.Unlock] ends all of these.
+//
 // # Inspecting it in tests
 //
 // [Backend.Requests] gives the request log (method, target, headers,

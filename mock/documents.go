@@ -17,6 +17,9 @@ func (b *Backend) handle(r *http.Request, body []byte) *response {
 	if p == b.cfg.jobsPath || strings.HasPrefix(p, b.cfg.jobsPath+"/") {
 		return b.handleJobs(r, body)
 	}
+	if res := b.handleLocks(r, p, body); res != nil { // locks.go
+		return res
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		return b.getDoc(r, p)
@@ -29,7 +32,7 @@ func (b *Backend) handle(r *http.Request, body []byte) *response {
 	case http.MethodPost:
 		return b.postDoc(p, body)
 	}
-	return methodNotAllowed("GET, HEAD, PUT, PATCH, DELETE, POST")
+	return methodNotAllowed("GET, HEAD, PUT, PATCH, DELETE, POST, LOCK, UNLOCK")
 }
 
 // docResponse answers status with the document d and its validators.

@@ -26,6 +26,10 @@ type Backend struct {
 	counts  map[countKey]int
 	log     requestLog
 	cb      callbackState // outgoing callbacks; see callbacks.go
+	// locks.go
+	locks    map[string]*heldLock
+	busy     map[string]busyWindow
+	nextLock uint64
 }
 
 // Handler makes a [Backend] with the options, ready to serve requests under
@@ -117,8 +121,9 @@ func (b *Backend) beforeHandle(r *http.Request) {
 
 // Reset returns the backend to its state when it was made, but for its
 // configuration (options and [Backend.SetFaults]): it forgets documents,
-// jobs, Idempotency-Key answers, pending [Backend.FailNext] faults, counters
-// and the log. Entity-tags and ids keep counting up, so none is reused.
+// jobs, Idempotency-Key answers, pending [Backend.FailNext] faults, counters,
+// the log, and locks, leases and busy windows. Entity-tags and ids keep
+// counting up, so none is reused.
 func (b *Backend) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -128,6 +133,7 @@ func (b *Backend) Reset() {
 	b.idem = newIdempotencyStore(b.cfg.idempotencyLimit)
 	b.counts = map[countKey]int{}
 	b.log = requestLog{}
+	b.locks, b.busy = nil, nil
 }
 
 // Server is a [Backend] listening on a loopback port, in the manner of
