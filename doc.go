@@ -20,20 +20,28 @@
 //
 // PUT, PATCH and DELETE carry If-Match with the remembered ETag, byte for
 // byte as the server sent it (a weak W/"..." tag included), or
-// If-Unmodified-Since when only Last-Modified is known. [CreateOnly] sends
-// If-None-Match: * instead; [IfMatch] names a version; [Unconditional]
+// If-Unmodified-Since when only Last-Modified is known. With no version
+// known, no write is sent blind: it fails with [ErrNoVersion]. [CreateOnly]
+// sends If-None-Match: * instead; [IfMatch] names a version; [Unconditional]
 // forces a write. A 428 Precondition Required makes the client read the
-// resource and write again, conditionally, once.
+// resource and write again, conditionally, once. [Client.Get] of a
+// remembered resource revalidates it with If-None-Match.
 //
-// The memory is bounded (see [WithMemoryLimits]) and forgets a resource on
-// DELETE, 404 and 410. [Client.Remembered] and [Client.Forget] inspect and
-// clear it.
+// What the client remembers is decided by one set of rules (state.go): an
+// error body is never a document; a write answer is one only when its
+// Content-Location names the target ([WithRepresentationAnswers] says an
+// API always answers so), else the document is what was written; records
+// are kept per credentials and Vary headers; members the server owns
+// ([WithServerMembers]) are never written back. The memory is bounded (see
+// [WithMemoryLimits]) and forgets a resource on DELETE, 404 and 410.
+// [Client.Remembered] and [Client.Forget] inspect and clear it.
 //
 // # Conflicts
 //
 // When a conditional PUT or PATCH meets a version conflict, the client
-// takes the server's current document (from the conflict answer if it
-// carries one, else by a GET), asks a [Resolver] what to write, and writes
+// reads the server's current document (a GET with the caller's headers and
+// If-None-Match: a 304 proves the refusal was no version conflict), asks a
+// [Resolver] what to write, and writes
 // that conditionally on the new ETag, with a jittered backoff between
 // attempts, until a write lands or the bound set by [WithConflictRetries]
 // or the context is reached. The default resolver, [ThreeWayMerge], applies
@@ -48,9 +56,14 @@
 // the loop treats that as an ordinary conflict, backs off and reads again,
 // and says so in its error if the server never accepts the tag.
 //
+// A write whose answer was lost, and whose outcome the client cannot prove,
+// is an [*OutcomeUnknownError] (matching [ErrOutcomeUnknown], never
+// [ErrConflict]): it is not resolved, for that could apply it twice.
+//
 // For read-modify-write, [Update] is the safe form: it reads, applies a
-// function to a typed value, writes conditionally, and on a conflict
-// applies the function again to the fresh document:
+// function to a typed value, writes the change the function made
+// conditionally, and on a conflict applies the function again to the fresh
+// document:
 //
 //	n, err := optimist.Update(ctx, c, url, func(v *Counter) error {
 //		v.Count++
