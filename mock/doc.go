@@ -24,7 +24,9 @@
 // there is none); PUT creates (201) or replaces (200) it; PATCH applies an
 // RFC 7396 merge patch sent as application/merge-patch+json; DELETE removes
 // it (204); POST to a collection path creates a document at a new child
-// path, named in Location. Every answer carries an ETag, a quoted decimal
+// path, named in Location. A PUT or PATCH is answered with the document as
+// written and a Content-Location naming it, which says (RFC 9110, section
+// 8.7) that the body is its representation. Every answer carries an ETag, a quoted decimal
 // number taken from one server-wide counter, so a tag is never reused (not
 // even after [Backend.Reset]), and Last-Modified. Errors are RFC 9457
 // problem details (application/problem+json); see [Problem].
