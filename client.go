@@ -88,9 +88,6 @@ func New(opts ...Option) *Client {
 	if c.memoryBytes <= 0 {
 		c.memoryBytes = DefaultMemoryBytes
 	}
-	if c.resolver == nil {
-		c.resolver = ThreeWayMerge
-	}
 	if c.clockNow == nil {
 		c.clockNow = time.Now
 	}

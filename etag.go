@@ -68,13 +68,16 @@ type Version struct {
 	// vary holds the request header names the answer varied on, each
 	// followed by the value the request had (see varyOf).
 	vary []string
+	// contentType is the media type of Body, as its representation or
+	// the write that produced it said.
+	contentType string
 }
 
 // size is the number of bytes the version is charged in the memory. The
 // body is charged its capacity, which it holds on to: a body read without
 // a Content-Length has room to spare.
 func (v Version) size(key string) int64 {
-	n := len(key) + len(v.ETag) + len(v.LastModified) + cap(v.Body) + entryOverhead
+	n := len(key) + len(v.ETag) + len(v.LastModified) + len(v.contentType) + cap(v.Body) + entryOverhead
 	for _, s := range v.vary {
 		n += len(s) + 16
 	}

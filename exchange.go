@@ -1,6 +1,9 @@
 package optimist
 
 import (
+	"encoding/json"
+	"mime"
+	"strings"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -59,8 +62,11 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 	// One backing array for both values: Header.Set would allocate each.
 	values := [2]string{"application/json", "application/json"}
 	r.header["Accept"] = values[0:1:1]
-	if body != nil {
-		if method == http.MethodPatch {
+	if r.opts.raw {
+		values = [2]string{"*/*", r.opts.contentType}
+	}
+	if body != nil && values[1] != "" {
+		if method == http.MethodPatch && !r.opts.raw {
 			values[1] = "application/merge-patch+json"
 		}
 		r.header["Content-Type"] = values[1:2:2]
@@ -75,6 +81,28 @@ func (r *request) applyOptionHeaders() {
 	for k, vs := range r.opts.header {
 		r.header[k] = append(r.header[k][:0:0], vs...)
 	}
+}
+
+// mergeable reports whether r's body is a JSON document, or for a PATCH an
+// RFC 7396 merge patch: what the conflict loop can merge and express again.
+// The Content-Type says so; a body without one is taken for JSON only if it
+// is valid JSON. Any other body is bytes, resolved only by a caller's
+// strategy.
+func (r *request) mergeable() bool {
+	if r.opts.raw {
+		return false
+	}
+	ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if r.method == http.MethodPatch {
+		return ct == "application/merge-patch+json"
+	}
+	switch {
+	case ct == "":
+		return len(r.body) > 0 && json.Valid(r.body)
+	case ct == "application/json", strings.HasSuffix(ct, "+json"):
+		return true
+	}
+	return false
 }
 
 // conditional reports whether the request carries a precondition.

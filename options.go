@@ -210,6 +210,10 @@ type requestOptions struct {
 	wait         bool // follow a 202 Accepted to the operation's end
 	token        VersionToken
 	tokenSet     bool
+	// raw marks the requests of [Client.UpdateBytes]: the body is bytes of
+	// contentType, never merged as JSON.
+	raw         bool
+	contentType string
 
 	async asyncOptions // progress hook and callback; see pollopts.go
 }
@@ -286,4 +290,10 @@ func collectOptions(ctx context.Context, wait bool, opts []RequestOption) reques
 		opt(o)
 	}
 	return *o
+}
+
+// rawBody makes a request carry bytes of contentType ("" for none) rather
+// than JSON, and accept any media type.
+func rawBody(contentType string) RequestOption {
+	return func(o *requestOptions) { o.raw, o.contentType = true, contentType }
 }

@@ -1,6 +1,7 @@
 package optimist
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,10 +68,19 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
 		return resp, err
 	}
-	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: c.resolver, start: c.now(), last: resp}
-	if r.opts.resolver != nil {
-		l.resolver = r.opts.resolver
+	resolver := r.opts.resolver
+	if resolver == nil {
+		resolver = c.resolver
 	}
+	switch {
+	case r.method == http.MethodPatch && !r.mergeable():
+		return resp, err // a patch of another kind cannot be expressed again
+	case resolver == nil && !r.mergeable():
+		return resp, err // bytes: only the caller's strategy can resolve them
+	case resolver == nil:
+		resolver = ThreeWayMerge
+	}
+	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: resolver, start: c.now(), last: resp}
 	if l.ours, err = l.oursFromRequest(); err != nil {
 		return resp, err
 	}
@@ -150,7 +160,7 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 		if err != nil {
 			return l.last, l.giveUp(conflict, "resolver failed", err)
 		}
-		if jsonEqual(next, theirs.Body) {
+		if l.r.sameDocument(next, theirs.Body) {
 			return theirs, nil // nothing left to write: the server, just read, has it
 		}
 		if l.attempt >= l.c.conflictAttempts {
@@ -234,7 +244,7 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 			slog.Int("attempt", event.Attempt), slog.Int("status", event.StatusCode),
 			slog.Any("paths", event.Paths))
 	}
-	if err == nil && next != nil && !validJSON(next) {
+	if err == nil && next != nil && l.r.mergeable() && !validJSON(next) {
 		err = fmt.Errorf("%w: resolver result", ErrNotJSON)
 	}
 	return next, err
@@ -335,4 +345,13 @@ func asStatusError(err error) (*StatusError, bool) {
 	var se *StatusError
 	ok := errors.As(err, &se)
 	return se, ok
+}
+
+// sameDocument reports whether a and b are the same document: equal JSON
+// for a mergeable request, equal bytes for any other.
+func (r *request) sameDocument(a, b []byte) bool {
+	if r.mergeable() {
+		return jsonEqual(a, b)
+	}
+	return bytes.Equal(a, b)
 }

@@ -29,8 +29,8 @@ import (
 //     client was told its API answers writes with representations
 //     ([WithRepresentationAnswers]). Otherwise the document is the body the
 //     PUT sent, or the remembered document with the PATCH applied, and only
-//     when the PATCH was sent against the remembered version; else the body
-//     is unknown.
+//     when the PATCH was an RFC 7396 merge patch sent against the
+//     remembered version; else the body is unknown.
 //   - The version comes from a 2xx answer only; an answer without one
 //     forgets the record, so the next write must read first.
 //   - A 2xx DELETE forgets the resource.
@@ -112,44 +112,45 @@ func (c *Client) observe(r *request, resp *Response) error {
 		return nil
 	}
 	v.vary = vary
-	v.Body = c.document(r, resp, v)
+	v.Body, v.contentType = c.document(r, resp, v)
 	c.memory.put(r.key, v)
 	return nil
 }
 
 // document is the body the record of r's resource holds after a 2xx
-// answer carrying version v, nil when it is not known.
-func (c *Client) document(r *request, resp *Response, v Version) []byte {
+// answer carrying version v, nil when it is not known, and its media type.
+func (c *Client) document(r *request, resp *Response, v Version) (body []byte, contentType string) {
 	switch r.method {
 	case http.MethodGet:
-		return resp.Body
+		return resp.Body, resp.Header.Get("Content-Type")
 	case http.MethodHead:
 		if prev, ok := c.recall(r); ok && prev.sameVersion(v) {
-			return prev.Body
+			return prev.Body, prev.contentType
 		}
-		return nil
+		return nil, ""
 	}
 	if len(resp.Body) > 0 && (c.representationAnswers || describesTarget(r, resp.Header)) {
-		return resp.Body
+		return resp.Body, resp.Header.Get("Content-Type")
 	}
 	var written []byte
 	switch r.method {
 	case http.MethodPut:
-		written = r.body
+		written, contentType = r.body, r.header.Get("Content-Type")
 	case http.MethodPatch:
 		prev, ok := c.recall(r)
-		if sent := r.sentVersion(); ok && prev.Body != nil && sent != "" && sent == prev.ETag {
+		if sent := r.sentVersion(); ok && prev.Body != nil && sent != "" && sent == prev.ETag && r.mergeable() {
 			written, _ = applyMergePatch(prev.Body, r.body)
+			contentType = prev.contentType
 		}
 	}
 	if written == nil || r.token.Field == "" || v.ETag == "" {
-		return written
+		return written, contentType
 	}
 	withVersion, err := setJSONMember(written, r.token.Field, json.RawMessage(v.ETag))
 	if err != nil {
-		return nil
+		return nil, ""
 	}
-	return withVersion
+	return withVersion, contentType
 }
 
 // describesTarget reports whether a write answer's Content-Location names

@@ -1,6 +1,7 @@
 package optimist
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,18 +74,23 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 	if err != nil {
 		return err
 	}
+	raw := collectOptions(ctx, false, opts).raw
+	same := jsonEqual
+	if raw {
+		same = bytes.Equal
+	}
 	ours, err := apply(current.Body)
 	if err != nil {
 		return err
 	}
-	if jsonEqual(ours, current.Body) {
+	if same(ours, current.Body) {
 		if fresh {
 			return nil
 		}
 		if current, err = c.read(ctx, url, opts); err != nil {
 			return err
 		}
-		if ours, err = apply(current.Body); err != nil || jsonEqual(ours, current.Body) {
+		if ours, err = apply(current.Body); err != nil || same(ours, current.Body) {
 			return err
 		}
 	}
@@ -94,6 +100,9 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 	}
 	resolve := func(_ context.Context, cf *Conflict) ([]byte, error) { return apply(cf.Theirs) }
 	opts = append(opts[:len(opts):len(opts)], pin, Resolve(resolve))
+	if raw {
+		return c.putBytes(ctx, url, ours, append(opts, rawBody(current.contentType)))
+	}
 	_, err = c.Put(ctx, url, json.RawMessage(ours), nil, opts...)
 	return err
 }
@@ -120,9 +129,50 @@ func (c *Client) read(ctx context.Context, url string, opts []RequestOption) (Ve
 	if err != nil {
 		return Version{}, err
 	}
-	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body}
+	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body,
+		contentType: resp.Header.Get("Content-Type")}
 	if v.ETag == "" && v.LastModified == "" {
 		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(url))
 	}
 	return v, nil
+}
+
+// UpdateBytes is [Update] for a resource of any media type: iCalendar,
+// XML, plain text, a form. It reads the resource (or uses the body the
+// client remembers), calls mutate with its bytes, and writes what mutate
+// returns conditionally on the version read, with the Content-Type the
+// representation was read with (a [Header] option overrides it). The read
+// accepts any media type unless an option sets Accept.
+//
+// On a version conflict no merge is attempted: mutate is called again with
+// the server's current bytes, until the write lands or the client's
+// conflict bound is reached. mutate may therefore run more than once; it
+// must derive its change from the bytes it is given, and must neither
+// modify them nor keep them. Returning them unchanged writes nothing, once
+// a read has shown that the server holds them. UpdateBytes returns the
+// bytes written. Its errors are those of [Update].
+func (c *Client) UpdateBytes(ctx context.Context, url string, mutate func(current []byte) ([]byte, error), opts ...RequestOption) ([]byte, error) {
+	var result []byte
+	apply := func(doc []byte) ([]byte, error) {
+		out, err := mutate(doc)
+		if err == nil {
+			result = out
+		}
+		return out, err
+	}
+	opts = append([]RequestOption{rawBody("")}, opts...)
+	if err := c.applyAndWrite(ctx, url, apply, opts); err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// putBytes writes body, as it is, to url.
+func (c *Client) putBytes(ctx context.Context, url string, body []byte, opts []RequestOption) error {
+	r, err := c.newRequest(ctx, http.MethodPut, url, bytes.Clone(body), opts)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, r)
+	return err
 }
