@@ -1,17 +1,17 @@
 package optimist
 
 import (
-	"encoding/json"
-	"mime"
-	"strings"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/hashicorp/go-retryablehttp"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // request is one logical HTTP request: what is sent, and again on a retry.
