@@ -254,24 +254,87 @@ func TestBusinessRuleConflictIsNotRetried(t *testing.T) {
 	require.EqualValues(t, 1, puts.Load())
 }
 
+// A server that refuses its own weak ETag is waited for by time, not by
+// attempts: cheap HEADs until the conflict timeout, then an error that
+// says why.
 func TestWeakETagRefusedUntilBound(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithWeakETags()) // strong comparison: weak tags never match
 	url := seed(t, s, "/docs/w", `{"title":"w","count":1}`)
+	clock := &mockClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	var waits []time.Duration
 	c := newClient(s,
-		optimist.WithConflictRetries(4, 0, nil),
-		optimist.WithClock(nil, func(ctx context.Context, d time.Duration) error {
+		optimist.WithConflictRetries(2, time.Second, func(int) time.Duration { return 100 * time.Millisecond }),
+		optimist.WithClock(clock.Now, func(ctx context.Context, d time.Duration) error {
 			waits = append(waits, d)
+			clock.Advance(d)
 			return ctx.Err()
 		}))
 	_, err := c.Get(t.Context(), url, nil)
 	require.NoError(t, err)
 	_, err = c.Put(t.Context(), url, doc{Title: "w", Count: 2}, nil)
 	require.ErrorIs(t, err, optimist.ErrConflict)
-	require.Contains(t, err.Error(), "weak ETag")
-	require.Len(t, waits, 4, "backed off before every refetch")
+	require.Contains(t, err.Error(), "refusing the weak ETag")
+	require.Len(t, waits, 10, "waited out the conflict timeout, more than the 2 attempts")
 	require.Equal(t, 1, s.Count(http.MethodPut, 0), "nothing to resolve: the same version was refused")
+	require.Equal(t, 2, s.Count(http.MethodGet, 0), "the read, and one re-read")
+	require.Equal(t, 9, s.Count(http.MethodHead, 0), "then HEADs")
+}
+
+// A server like Apache mod_dav serves a weak ETag for a while after each
+// write and compares If-Match strongly: the write waits, by cheap HEADs,
+// for the strong tag, and then lands, without using up its attempts.
+func TestWeakETagTurnsStrong(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	version, weakFor := 1, 5 // the next weakFor reads see a weak tag
+	var heads, gets, puts int
+	ts := newFuncServer(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		strong := strconv.Quote(strconv.Itoa(version))
+		tag := strong
+		if weakFor > 0 {
+			tag = "W/" + strong
+		}
+		switch r.Method {
+		case http.MethodHead, http.MethodGet:
+			if r.Method == http.MethodHead {
+				heads++
+			} else {
+				gets++
+			}
+			if weakFor > 0 {
+				weakFor--
+			}
+			w.Header().Set("ETag", tag)
+			w.Header().Set("Content-Type", "application/json")
+			if r.Method == http.MethodGet {
+				_, _ = io.WriteString(w, `{"title":"t","count":1}`)
+			}
+		case http.MethodPut:
+			puts++
+			if r.Header.Get("If-Match") != strong { // strong comparison
+				w.WriteHeader(http.StatusPreconditionFailed)
+				return
+			}
+			_ = body
+			version++
+			w.WriteHeader(http.StatusNoContent) // no ETag on PUT answers
+		}
+	})
+	c := optimist.New(optimist.WithConflictRetries(2, time.Minute, func(int) time.Duration { return 0 }))
+	_, err := c.Get(t.Context(), ts.URL+"/d", nil)
+	require.NoError(t, err)
+	_, err = c.Put(t.Context(), ts.URL+"/d", doc{Title: "t", Count: 2}, nil)
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 2, puts, "the refused weak write, then the write on the strong tag")
+	require.Equal(t, 2, version)
+	require.Equal(t, 4, heads, "three HEADs while the tag stayed weak, and the one that saw it strong")
+	require.Equal(t, 3, gets, "the read, the re-read that saw it weak, the re-read of the strong version")
 }
 
 // A conflict answer that carries the current document and its ETag is

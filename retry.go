@@ -138,7 +138,15 @@ type conflictLoop struct {
 	ours     []byte // the document the last write meant to produce
 	attempt  int
 	last     *Response // the last conflict answer, returned with a give-up
+	// weakPolls counts the re-reads made while the server refused the weak
+	// ETag the write sent and still served it.
+	weakPolls int
 }
+
+// maxWeakPolls bounds the re-reads of one write waiting for a server to
+// serve a strong ETag in place of a weak one it refuses; the conflict
+// timeout bounds their time.
+const maxWeakPolls = 1000
 
 func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Response, error) {
 	for {
@@ -146,7 +154,7 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 		if err := l.wait(ctx, conflict); err != nil {
 			return l.last, err
 		}
-		theirs, err := l.c.refetch(ctx, l.r, l.r.sentVersion())
+		theirs, err := l.reread(ctx)
 		if err != nil {
 			return l.last, l.giveUp(conflict, "refetch failed", err)
 		}
@@ -154,6 +162,8 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 		case settled:
 			return l.last, err
 		case refetchAgain:
+			l.attempt-- // waiting for a strong tag costs time, not attempts
+			l.weakPolls++
 			continue
 		}
 		next, err := l.resolve(ctx, conflict, theirs)
@@ -177,7 +187,7 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 // wait sleeps the backoff before the next refetch, or the conflict's
 // Retry-After when longer, within the time bound and the context.
 func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
-	d := l.c.conflictBackoff(l.attempt)
+	d := l.c.conflictBackoff(l.attempt + l.weakPolls)
 	if conflict.RetryAfter > d {
 		d = conflict.RetryAfter
 	}
@@ -186,6 +196,9 @@ func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
 			&RetryAfterError{Wait: d, Max: l.c.maxRetryAfter, Response: conflict})
 	}
 	if l.c.now().Add(d).Sub(l.start) > l.c.conflictTimeout {
+		if l.weakPolls > 0 {
+			return l.giveUp(conflict, "time exhausted: the server keeps refusing the weak ETag "+string(l.r.sentVersion()), conflict)
+		}
 		return l.giveUp(conflict, "time exhausted", conflict)
 	}
 	return l.c.sleep(ctx, d)
@@ -210,13 +223,29 @@ func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settleme
 		return toResolve, nil
 	}
 	if sent.IsWeak() && conflict.StatusCode != http.StatusConflict {
-		if l.attempt >= l.c.conflictAttempts {
-			return settled, l.giveUp(conflict, "server keeps refusing the weak ETag "+string(sent), conflict)
+		if l.weakPolls >= maxWeakPolls {
+			return settled, l.giveUp(conflict, "the server keeps refusing the weak ETag "+string(sent), conflict)
 		}
 		return refetchAgain, nil
 	}
 	conflict.versionConflict = false
 	return settled, conflict
+}
+
+// reread returns the server's current document. While the server refuses
+// the weak ETag the write sent and still serves it, a HEAD is enough to
+// see whether it has changed (to a strong tag, or another version); only
+// then is the document read again.
+func (l *conflictLoop) reread(ctx context.Context) (*Response, error) {
+	sent := l.r.sentVersion()
+	if l.weakPolls > 0 {
+		head := &request{method: http.MethodHead, url: l.r.url, key: l.r.key, header: l.r.rereadHeader(), opts: l.r.opts, token: l.r.token}
+		resp, err := l.c.exchange(ctx, head)
+		if err != nil || resp.ETag == sent {
+			return resp, err
+		}
+	}
+	return l.c.refetch(ctx, l.r, sent)
 }
 
 // resolve asks the resolver for the document to write and reports the
@@ -311,11 +340,7 @@ func (l *conflictLoop) giveUp(last *StatusError, reason string, cause error) err
 // no-cache, so that a 304 proves the resource is still at known
 // ([Response.Revalidated]) at the cost of no body.
 func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response, error) {
-	h := r.header.Clone()
-	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
-		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
-		h.Del(name)
-	}
+	h := r.rereadHeader()
 	read := &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token}
 	if known != "" && !known.IsWeak() && r.token.isETag() {
 		h.Set("If-None-Match", string(known))
@@ -327,6 +352,17 @@ func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response
 		read.revalidate = &v
 	}
 	return c.exchange(ctx, read)
+}
+
+// rereadHeader is the header of a read of the resource r writes: r's own,
+// Accept included, without its write headers.
+func (r *request) rereadHeader() http.Header {
+	h := r.header.Clone()
+	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
+		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
+		h.Del(name)
+	}
+	return h
 }
 
 func statusOf(err error) int {
