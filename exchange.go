@@ -24,8 +24,8 @@ type request struct {
 	body   []byte
 	opts   requestOptions
 	token  VersionToken
-	// version is the version a non-ETag token was written with, and
-	// sendURL the URL with it when the token is a query parameter.
+	// version is the version a non-ETag token writes on the wire (see
+	// wire), and sendURL the URL the request was last sent to.
 	version string
 	sendURL *url.URL
 	// revalidate is the record a read is conditional on (If-None-Match),
@@ -154,9 +154,13 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	if len(c.serverMembers) > 0 && len(r.body) > 0 && !safeMethod(r.method) {
 		r.body = c.withoutServerMembers(r.body)
 	}
-	header := withLockToken(ctx, r, c.sendHeader(r)) // heldlock.go: a held lock's token
+	body, header, u, err := r.wire(withLockToken(ctx, r, c.sendHeader(r))) // heldlock.go: a held lock's token
+	if err != nil {
+		return nil, err
+	}
+	r.sendURL = u
 	st := &exchangeState{replayable: r.replayable(header)}
-	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header))
+	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header, u, body))
 	if err != nil {
 		return nil, c.outcome(r, st, 0, c.transportError(r, st, resp, err))
 	}
@@ -205,12 +209,8 @@ func (c *Client) outcome(r *request, st *exchangeState, status int, err error) e
 // httpRequest builds the request to send without printing and parsing
 // its URL again, as http.NewRequest would. The URL is shared, not copied:
 // neither net/http nor go-retryablehttp changes it.
-func (r *request) httpRequest(ctx context.Context, header http.Header) *retryablehttp.Request {
+func (r *request) httpRequest(ctx context.Context, header http.Header, u *url.URL, body []byte) *retryablehttp.Request {
 	ctx = bindState(ctx, r)
-	u := r.url
-	if r.sendURL != nil {
-		u = r.sendURL
-	}
 	req := &retryablehttp.Request{Request: (&http.Request{
 		Method:     r.method,
 		URL:        u,
@@ -220,8 +220,8 @@ func (r *request) httpRequest(ctx context.Context, header http.Header) *retryabl
 		Header:     header,
 		Host:       u.Host,
 	}).WithContext(ctx)}
-	if r.body != nil {
-		_ = req.SetBody(r.body) // a []byte body cannot fail
+	if body != nil {
+		_ = req.SetBody(body) // a []byte body cannot fail
 	}
 	return req
 }

@@ -279,7 +279,7 @@ func (op *Operation) status(ctx context.Context) (*Response, OperationStatus, er
 func (op *Operation) getStatus(ctx context.Context) (*Response, error) {
 	c, r := op.c, op.get(op.url)
 	st := &exchangeState{replayable: true}
-	raw, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), r.header))
+	raw, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), r.header, r.url, r.body))
 	if err != nil {
 		return nil, c.transportError(r, st, raw, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -733,5 +734,62 @@ func TestStateRereadClassifiesRefusals(t *testing.T) {
 			require.Equal(t, `"1"`, rereads[0].Get("If-None-Match"))
 			require.Equal(t, "no-cache", rereads[0].Get("Cache-Control"))
 		})
+	}
+}
+
+// A version token that rewrites the wire body (etcd's form value=…) changes
+// only what is sent: the record keeps the JSON document the write meant,
+// so the next Update works on it, and the conflict loop still merges it.
+func TestStateTokenEncodingStaysOnTheWire(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	value, index := `{"n":0}`, 1
+	var forms []string
+	ts := newFuncServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodPut {
+			_ = r.ParseForm()
+			forms = append(forms, r.Header.Get("Content-Type"))
+			if r.URL.Query().Get("prevIndex") != strconv.Itoa(index) {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				return
+			}
+			value, index = r.PostForm.Get("value"), index+1
+			w.Header().Set("X-Index", strconv.Itoa(index))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.Header().Set("X-Index", strconv.Itoa(index))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, value)
+	})
+	form := optimist.VersionToken{
+		Read: func(h http.Header, _ []byte) string { return h.Get("X-Index") },
+		Write: func(w *optimist.VersionedWrite, version string) error {
+			w.Query.Set("prevIndex", version)
+			w.Body = []byte(url.Values{"value": {string(w.Body)}}.Encode())
+			w.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return nil
+		},
+	}
+	c := optimist.New(optimist.WithVersionToken(form))
+	for i := range 3 {
+		_, err := optimist.Update(t.Context(), c, ts.URL+"/k", func(v *n) error { v.N++; return nil })
+		require.NoError(t, err)
+		rec, ok := c.Remembered(ts.URL + "/k")
+		require.True(t, ok)
+		require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i+1), string(rec.Body), "the document, not its wire form")
+	}
+	mu.Lock()
+	value, index = `{"n":10}`, index+1 // another writer
+	mu.Unlock()
+	_, err := optimist.Update(t.Context(), c, ts.URL+"/k", func(v *n) error { v.N++; return nil })
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.JSONEq(t, `{"n":11}`, value)
+	for _, ct := range forms {
+		require.Equal(t, "application/x-www-form-urlencoded", ct)
 	}
 }

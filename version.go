@@ -162,25 +162,40 @@ func (c *Client) tokenFor(u *url.URL, o *requestOptions) VersionToken {
 	return c.versionToken
 }
 
-// setVersion makes r carry version through its token, keeping r's URL
-// (the memory's key and the refetch's target) as it is.
+// setVersion makes r carry version through its token. r's body stays the
+// document the write means, and its URL the resource's (the memory's key
+// and the refetch's target): a token's encoding of the version (a body
+// member, a query parameter, a form) is applied on the wire, by wire. A
+// token that refuses the version fails here, before anything is sent.
 func (r *request) setVersion(version string) error {
 	if r.token.isETag() {
 		r.header.Del("If-Unmodified-Since")
 		r.header.Set("If-Match", version)
 		return nil
 	}
-	w := VersionedWrite{Header: r.header, Query: r.url.Query(), Body: r.body}
-	if err := r.token.Write(&w, version); err != nil {
-		return fmt.Errorf("optimist: %s %s: writing version: %w", r.method, redactURL(r.url.String()), err)
+	r.version = version
+	_, _, _, err := r.wire(r.header)
+	return err
+}
+
+// wire is what r is sent as: its body, header and URL as the version token
+// writes r's version into them (unchanged for an ETag, or with no version).
+// header is not changed; a token's changes go to a copy.
+func (r *request) wire(header http.Header) (body []byte, h http.Header, u *url.URL, err error) {
+	if r.token.isETag() || r.version == "" {
+		return r.body, header, r.url, nil
 	}
-	r.body, r.version = w.Body, version
+	w := VersionedWrite{Header: header.Clone(), Query: r.url.Query(), Body: r.body}
+	if err := r.token.Write(&w, r.version); err != nil {
+		return nil, nil, nil, fmt.Errorf("optimist: %s %s: writing version: %w", r.method, redactURL(r.url.String()), err)
+	}
+	u = r.url
 	if q := w.Query.Encode(); q != r.url.RawQuery {
-		u := *r.url
-		u.RawQuery = q
-		r.sendURL = &u
+		withQuery := *r.url
+		withQuery.RawQuery = q
+		u = &withQuery
 	}
-	return nil
+	return w.Body, w.Header, u, nil
 }
 
 // sentVersion is the version r was sent with, "" if none.
