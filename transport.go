@@ -304,6 +304,8 @@ func retryableError(err error) bool {
 		return false
 	case strings.Contains(err.Error(), "unsupported protocol scheme"):
 		return false
+	case errors.Is(err, ErrPreconditionsIgnored): // refused unsent, and would be again
+		return false
 	}
 	return true
 }

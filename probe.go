@@ -1,0 +1,262 @@
+package optimist
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// Probing a server's preconditions. Optimistic concurrency is only as good
+// as the server's check of If-Match: a server that ignores it applies a
+// stale write and the client cannot notice. A probe asks the server, with
+// writes that change nothing when they are honoured and re-write the
+// current bytes when they are not.
+
+// Validator is the kind of validator a server serves for a resource.
+type Validator int
+
+const (
+	// ValidatorNone means neither ETag nor Last-Modified.
+	ValidatorNone Validator = iota
+	// ValidatorStrongETag means an ETag without the W/ prefix.
+	ValidatorStrongETag
+	// ValidatorWeakETag means a weak ETag (W/"…"); a server that compares
+	// If-Match strongly, as RFC 9110 says it must, refuses it.
+	ValidatorWeakETag
+	// ValidatorLastModified means Last-Modified and no ETag: writes can
+	// only be conditional to the second, with If-Unmodified-Since.
+	ValidatorLastModified
+)
+
+// String names the validator kind.
+func (v Validator) String() string {
+	switch v {
+	case ValidatorStrongETag:
+		return "strong ETag"
+	case ValidatorWeakETag:
+		return "weak ETag"
+	case ValidatorLastModified:
+		return "Last-Modified"
+	}
+	return "none"
+}
+
+// PreconditionSupport is what a probe found out about one precondition.
+type PreconditionSupport int
+
+const (
+	// PreconditionUnknown means the probe's write got an answer that
+	// proves nothing either way (400, 403, 405, 409, 5xx, ...).
+	PreconditionUnknown PreconditionSupport = iota
+	// PreconditionHonoured means the server answered 412 Precondition
+	// Failed to a precondition that could not hold.
+	PreconditionHonoured
+	// PreconditionIgnored means the server applied a write whose
+	// precondition could not hold (it answered 2xx).
+	PreconditionIgnored
+)
+
+// String names the finding.
+func (s PreconditionSupport) String() string {
+	switch s {
+	case PreconditionHonoured:
+		return "honoured"
+	case PreconditionIgnored:
+		return "ignored"
+	}
+	return "unknown"
+}
+
+// ProbeResult is what [Client.Probe] found out about a resource's server.
+type ProbeResult struct {
+	// Validator is the kind of validator the GET answer carried, and
+	// ETag and LastModified the validators themselves.
+	Validator    Validator
+	ETag         ETag
+	LastModified string
+	// IfMatch is how the server treated a PUT with an If-Match that
+	// cannot match, and IfMatchStatus its answer's status.
+	IfMatch       PreconditionSupport
+	IfMatchStatus int
+	// IfNoneMatch is how the server treated a PUT with If-None-Match: *
+	// to the existing resource, and IfNoneMatchStatus its answer's status.
+	IfNoneMatch       PreconditionSupport
+	IfNoneMatchStatus int
+}
+
+// IgnoresPreconditions reports whether the server applied either probe
+// write: conditional writes to it are last-writer-wins.
+func (r ProbeResult) IgnoresPreconditions() bool {
+	return r.IfMatch == PreconditionIgnored || r.IfNoneMatch == PreconditionIgnored
+}
+
+// Probe tells whether the server of the resource at url honours If-Match
+// and If-None-Match: *, and which validator it serves, without changing
+// the resource's content. It sends three requests: a GET of the current
+// representation; a PUT of exactly those bytes, with their Content-Type,
+// carrying an If-Match of a random entity-tag that cannot match; and the
+// same PUT carrying If-None-Match: *, which cannot hold for a resource
+// that exists. A server that honours a precondition answers 412 and
+// writes nothing. A server that ignores it stores the bytes it already
+// had. Only [Header] options are used: for credentials or API versions.
+// The requests go through the client's HTTP client, without the ETag
+// memory, conflict resolution or transport retries.
+//
+// What no probe can detect, and Probe does not claim:
+//   - A precondition checked, but not atomically with the write (Apache
+//     mod_dav): the probe sees a 412, while two writes racing with the
+//     same If-Match may both be applied.
+//   - A server that honours preconditions on some paths, methods or
+//     media types and not on others, or not on every node behind a load
+//     balancer, or only for entity-tags in its own format; or one that
+//     changes after the probe.
+//   - On a server that ignores preconditions, a write by someone else
+//     between the probe's GET and its PUTs (one round trip) is
+//     overwritten by the probe, as any write to such a server may be;
+//     and the server may count the re-write as a change (a new ETag or
+//     Last-Modified) though the bytes are the same. Probe such a server
+//     when no one else writes, or not at all.
+//   - An API whose PUT does not take the representation its GET returns
+//     (etcd v2 answers an envelope and wants a form body) is changed by
+//     the re-write when it ignores If-Match. Probe tests the HTTP
+//     preconditions of [ETagHeader] only: do not probe an API whose
+//     version travels elsewhere ([QueryParam], [JSONField]).
+//
+// Errors: the GET's non-2xx answer as a [*StatusError] (a resource that
+// does not exist cannot be probed without creating it: [ErrNotFound]),
+// [ErrInvalidETag], [ErrBodyTooLarge], a [*TransportError], and ctx's.
+func (c *Client) Probe(ctx context.Context, url string, opts ...RequestOption) (ProbeResult, error) {
+	o := collectOptions(ctx, false, opts)
+	p := prober{send: c.retry.HTTPClient.Do, limit: c.maxBodyBytes, header: o.header}
+	return p.run(context.WithValue(ctx, probingKey{}, true), url)
+}
+
+// probingKey marks the context of a probe's requests, which the guard of
+// [WithPreconditionCheck] lets through.
+type probingKey struct{}
+
+func isProbe(ctx context.Context) bool { return ctx.Value(probingKey{}) != nil }
+
+// prober sends the probe's requests with send, header on each, and reads
+// at most limit bytes of the representation.
+type prober struct {
+	send   func(*http.Request) (*http.Response, error)
+	limit  int64
+	header http.Header
+}
+
+func (p prober) run(ctx context.Context, rawURL string) (ProbeResult, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("optimist: probe: invalid URL: %w", parseError(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return ProbeResult{}, fmt.Errorf("optimist: probe %s: URL scheme must be http or https", redactURL(rawURL))
+	}
+	var res ProbeResult
+	body, contentType, err := p.current(ctx, u, &res)
+	if err != nil {
+		return res, err
+	}
+	noMatch := `"optimist-probe-` + rand.Text() + `"`
+	if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", noMatch); err != nil {
+		return res, err
+	}
+	res.IfNoneMatch, res.IfNoneMatchStatus, err = p.write(ctx, u, body, contentType, "If-None-Match", "*")
+	return res, err
+}
+
+// current GETs the representation and records its validators in res.
+func (p prober) current(ctx context.Context, u *url.URL, res *ProbeResult) (body []byte, contentType string, err error) {
+	resp, err := p.do(ctx, http.MethodGet, u, nil, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	body, err = readLimited(resp.Body, resp.ContentLength, p.limit)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, "", probeStatusError(http.MethodGet, u, resp, body)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("optimist: probe GET %s: reading response: %w", redactURL(u.String()), err)
+	}
+	res.LastModified = resp.Header.Get("Last-Modified")
+	if raw := resp.Header.Get("ETag"); raw != "" {
+		if res.ETag, err = ParseETag(raw); err != nil {
+			return nil, "", fmt.Errorf("optimist: probe GET %s: %w", redactURL(u.String()), err)
+		}
+	}
+	switch {
+	case res.ETag.IsWeak():
+		res.Validator = ValidatorWeakETag
+	case res.ETag != "":
+		res.Validator = ValidatorStrongETag
+	case res.LastModified != "":
+		res.Validator = ValidatorLastModified
+	}
+	return body, resp.Header.Get("Content-Type"), nil
+}
+
+// write PUTs body with the precondition name: value, which cannot hold,
+// and says what the answer shows.
+func (p prober) write(ctx context.Context, u *url.URL, body []byte, contentType, name, value string) (PreconditionSupport, int, error) {
+	h := http.Header{name: {value}}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	resp, err := p.do(ctx, http.MethodPut, u, body, h)
+	if err != nil {
+		return PreconditionUnknown, 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, DefaultMaxErrorBodyBytes))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusPreconditionFailed:
+		return PreconditionHonoured, resp.StatusCode, nil
+	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		return PreconditionIgnored, resp.StatusCode, nil
+	}
+	return PreconditionUnknown, resp.StatusCode, nil
+}
+
+// do sends one probe request with p's header and extra.
+func (p prober) do(ctx context.Context, method string, u *url.URL, body []byte, extra http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("optimist: probe %s %s: %w", method, redactURL(u.String()), err)
+	}
+	for k, vs := range p.header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
+	}
+	if body != nil {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := p.send(req)
+	if err != nil {
+		return nil, &TransportError{Method: method, URL: redactURL(u.String()), Attempts: 1, Err: err}
+	}
+	return resp, nil
+}
+
+// probeStatusError is the error for the probe GET's non-2xx answer.
+func probeStatusError(method string, u *url.URL, resp *http.Response, body []byte) error {
+	if int64(len(body)) > DefaultMaxErrorBodyBytes {
+		body = body[:DefaultMaxErrorBodyBytes]
+	}
+	e := &StatusError{
+		Method: method, URL: redactURL(u.String()), StatusCode: resp.StatusCode,
+		Header: resp.Header.Clone(), Body: body, Attempts: 1,
+		Problem: parseProblem(resp.Header.Get("Content-Type"), body),
+	}
+	e.Header.Del("Set-Cookie")
+	return e
+}
