@@ -21,11 +21,11 @@ import (
 // preconditionServer is one resource, /doc, on a server that honours
 // If-Match and If-None-Match or ignores them.
 type preconditionServer struct {
-	ignore       bool   // apply every write, whatever its preconditions
-	weak         bool   // serve W/ ETags (compared weakly on If-Match)
-	lastModified bool   // serve Last-Modified and no ETag
-	putStatus    int    // answer every PUT with this status, if set
-	missing      bool   // /doc does not exist until written
+	ignore       bool // apply every write, whatever its preconditions
+	weak         bool // serve W/ ETags (compared weakly on If-Match)
+	lastModified bool // serve Last-Modified and no ETag
+	putStatus    int  // answer every PUT with this status, if set
+	missing      bool // /doc does not exist until written
 	mu           sync.Mutex
 	body         []byte // the document
 	version      int
