@@ -50,10 +50,12 @@ type PreconditionSupport int
 
 const (
 	// PreconditionUnknown means the probe's write got an answer that
-	// proves nothing either way (400, 403, 405, 409, 5xx, ...).
+	// proves nothing either way (400, 403, 405, 5xx, ...).
 	PreconditionUnknown PreconditionSupport = iota
-	// PreconditionHonoured means the server answered 412 Precondition
-	// Failed to a precondition that could not hold.
+	// PreconditionHonoured means the server refused a write whose
+	// precondition could not hold: 412 Precondition Failed, or 409
+	// Conflict, as some servers answer it (Azure Storage's
+	// BlobAlreadyExists to If-None-Match: *, CouchDB's update conflict).
 	PreconditionHonoured
 	// PreconditionIgnored means the server applied a write whose
 	// precondition could not hold (it answered 2xx).
@@ -100,8 +102,8 @@ func (r ProbeResult) IgnoresPreconditions() bool {
 // representation; a PUT of exactly those bytes, with their Content-Type,
 // carrying an If-Match of a random entity-tag that cannot match; and the
 // same PUT carrying If-None-Match: *, which cannot hold for a resource
-// that exists. A server that honours a precondition answers 412 and
-// writes nothing. A server that ignores it stores the bytes it already
+// that exists. A server that honours a precondition answers 412 (or 409)
+// and writes nothing. A server that ignores it stores the bytes it already
 // had. Only [Header] options are used: for credentials or API versions.
 // The requests go through the client's HTTP client, without the ETag
 // memory, conflict resolution or transport retries.
@@ -215,7 +217,7 @@ func (p prober) write(ctx context.Context, u *url.URL, body []byte, contentType,
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, DefaultMaxErrorBodyBytes))
 	resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusPreconditionFailed:
+	case resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusConflict:
 		return PreconditionHonoured, resp.StatusCode, nil
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		return PreconditionIgnored, resp.StatusCode, nil

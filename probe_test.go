@@ -125,6 +125,8 @@ func TestProbe(t *testing.T) {
 			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 412, 0},
 		{"ignores", &preconditionServer{ignore: true}, optimist.ValidatorStrongETag,
 			optimist.PreconditionIgnored, optimist.PreconditionIgnored, 204, 2},
+		{"honours with 409", &preconditionServer{putStatus: 409}, optimist.ValidatorStrongETag,
+			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 409, 0},
 		{"PUT not allowed", &preconditionServer{putStatus: 405}, optimist.ValidatorStrongETag,
 			optimist.PreconditionUnknown, optimist.PreconditionUnknown, 405, 0},
 	}

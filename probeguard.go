@@ -38,18 +38,9 @@ import (
 // [WithHTTPClient] before this option, not after.
 func WithPreconditionCheck() Option {
 	return func(c *Client) {
-		var hc http.Client
-		if c.httpClient != nil {
-			hc = *c.httpClient
-		} else {
-			hc.Transport = newTransport()
-		}
-		next := hc.Transport
-		if next == nil {
-			next = http.DefaultTransport
-		}
-		hc.Transport = &preconditionGuard{next: next, client: c}
-		c.httpClient = &hc
+		wrapTransport(c, func(next http.RoundTripper) http.RoundTripper {
+			return &preconditionGuard{next: next, client: c}
+		})
 	}
 }
 

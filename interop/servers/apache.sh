@@ -25,6 +25,8 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule dav_module $mods/mod_dav.so
 LoadModule dav_fs_module $mods/mod_dav_fs.so
 LoadModule dav_lock_module $mods/mod_dav_lock.so
+LoadModule mime_module $mods/mod_mime.so
+TypesConfig /etc/mime.types
 DavLockDB $dir/lock/DavLock
 DocumentRoot $dir/www
 <Directory $dir/www>
