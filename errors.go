@@ -278,9 +278,8 @@ var (
 )
 
 // PreconditionsIgnoredError is returned for a write that
-// [WithPreconditionCheck] refused to send: its origin's server ignored a
-// precondition that could not hold, so a conditional write there would be
-// last-writer-wins. Nothing of the write was sent. It matches
+// [WithPreconditionCheck] refused to send: its origin's server ignored the
+// precondition it carries, so the write there would be last-writer-wins. Nothing of the write was sent. It matches
 // [ErrPreconditionsIgnored].
 type PreconditionsIgnoredError struct {
 	// Origin is the scheme, host and port the probe found ignoring

@@ -96,6 +96,13 @@ func (r ProbeResult) IgnoresPreconditions() bool {
 	return r.IfMatch == PreconditionIgnored || r.IfNoneMatch == PreconditionIgnored
 }
 
+// ignoredBy reports whether a write with header h carries a precondition
+// the server was found to ignore.
+func (r ProbeResult) ignoredBy(h http.Header) bool {
+	return (h.Get("If-Match") != "" && r.IfMatch == PreconditionIgnored) ||
+		(h.Get("If-None-Match") != "" && r.IfNoneMatch == PreconditionIgnored)
+}
+
 // Probe tells whether the server of the resource at url honours If-Match
 // and If-None-Match: *, and which validator it serves, without changing
 // the resource's content. It sends three requests: a GET of the current
@@ -103,7 +110,10 @@ func (r ProbeResult) IgnoresPreconditions() bool {
 // carrying an If-Match of a random entity-tag that cannot match; and the
 // same PUT carrying If-None-Match: *, which cannot hold for a resource
 // that exists. A server that honours a precondition answers 412 (or 409)
-// and writes nothing. A server that ignores it stores the bytes it already
+// and writes nothing. A server that answers the random tag 400, as Azure
+// Table does for a tag not in its format, gets one more PUT, with the
+// current tag's last non-zero digit lowered: a tag in the server's format
+// that is not the current one, nor a later one where tags count up. A server that ignores it stores the bytes it already
 // had. Only [Header] options are used: for credentials or API versions.
 // The requests go through the client's HTTP client, without the ETag
 // memory, conflict resolution or transport retries.
@@ -167,6 +177,12 @@ func (p prober) run(ctx context.Context, rawURL string) (ProbeResult, error) {
 	noMatch := `"optimist-probe-` + rand.Text() + `"`
 	if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", noMatch); err != nil {
 		return res, err
+	}
+	if past, ok := pastETag(res.ETag); ok && res.IfMatchStatus == http.StatusBadRequest {
+		// The server checks the tag's format (Azure Table): try one in it.
+		if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", string(past)); err != nil {
+			return res, err
+		}
 	}
 	res.IfNoneMatch, res.IfNoneMatchStatus, err = p.write(ctx, u, body, contentType, "If-None-Match", "*")
 	return res, err
@@ -247,6 +263,26 @@ func (p prober) do(ctx context.Context, method string, u *url.URL, body []byte, 
 		return nil, &TransportError{Method: method, URL: redactURL(u.String()), Attempts: 1, Err: err}
 	}
 	return resp, nil
+}
+
+// pastETag returns tag with its last non-zero digit lowered and the digits
+// after it raised to 9: a tag in the server's own format that is not the
+// current one and, for tags that count up (versions, timestamps), cannot
+// be a later one either, so a concurrent write cannot make it match.
+func pastETag(tag ETag) (ETag, bool) {
+	b := []byte(tag)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] >= '1' && b[i] <= '9' {
+			b[i]--
+			for j := i + 1; j < len(b); j++ {
+				if b[j] == '0' {
+					b[j] = '9'
+				}
+			}
+			return ETag(b), true
+		}
+	}
+	return "", false
 }
 
 // probeStatusError is the error for the probe GET's non-2xx answer.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,8 @@ type preconditionServer struct {
 	weak         bool // serve W/ ETags (compared weakly on If-Match)
 	lastModified bool // serve Last-Modified and no ETag
 	putStatus    int  // answer every PUT with this status, if set
+	strictTags   bool // answer 400 to an If-Match not of the form "vN"
+	upsert       bool // apply a PUT with If-None-Match: * (Azure Table)
 	missing      bool // /doc does not exist until written
 	mu           sync.Mutex
 	body         []byte // the document
@@ -68,6 +71,10 @@ func (s *preconditionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(s.putStatus)
 			return
 		}
+		if m := r.Header.Get("If-Match"); s.strictTags && m != "" && !strings.HasPrefix(m, `"v`) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
 		if !s.ignore && !s.preconditionsHold(r, exists) {
 			w.WriteHeader(http.StatusPreconditionFailed)
 			return
@@ -85,7 +92,7 @@ func (s *preconditionServer) preconditionsHold(r *http.Request, exists bool) boo
 		return exists && (m == "*" || m == s.etag())
 	}
 	if r.Header.Get("If-None-Match") == "*" {
-		return !exists
+		return !exists || s.upsert
 	}
 	return true
 }
@@ -127,6 +134,8 @@ func TestProbe(t *testing.T) {
 			optimist.PreconditionIgnored, optimist.PreconditionIgnored, 204, 2},
 		{"honours with 409", &preconditionServer{putStatus: 409}, optimist.ValidatorStrongETag,
 			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 409, 0},
+		{"checks the tag's format", &preconditionServer{strictTags: true, version: 40}, optimist.ValidatorStrongETag,
+			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 412, 0},
 		{"PUT not allowed", &preconditionServer{putStatus: 405}, optimist.ValidatorStrongETag,
 			optimist.PreconditionUnknown, optimist.PreconditionUnknown, 405, 0},
 	}
@@ -318,3 +327,24 @@ func TestPreconditionCheckKeepsHTTPClient(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestPreconditionCheckRefusesOnlyWhatIsIgnored(t *testing.T) {
+	t.Parallel()
+	// Like Azure Table: If-Match honoured, If-None-Match: * an upsert.
+	s := &preconditionServer{upsert: true}
+	url := startPreconditionServer(t, s)
+	res, err := optimist.New().Probe(t.Context(), url)
+	require.NoError(t, err)
+	require.Equal(t, optimist.PreconditionHonoured, res.IfMatch)
+	require.Equal(t, optimist.PreconditionIgnored, res.IfNoneMatch)
+
+	c := optimist.New(optimist.WithPreconditionCheck())
+	_, err = c.Put(t.Context(), url, map[string]int{"count": 2}, nil, optimist.CreateOnly())
+	require.ErrorIs(t, err, optimist.ErrPreconditionsIgnored, "If-None-Match: * is ignored: refused")
+	resp, err := c.Get(t.Context(), url, nil)
+	require.NoError(t, err)
+	_, err = c.Put(t.Context(), url, map[string]int{"count": 1}, nil, optimist.IfMatch(resp.ETag))
+	require.NoError(t, err, "If-Match is honoured: the write goes out")
+	body, _ := s.state()
+	require.JSONEq(t, `{"count":1}`, body)
+}

@@ -15,10 +15,11 @@ import (
 // WithPreconditionCheck makes the client probe each origin (scheme, host
 // and port) once, with [Client.Probe] on the resource of the first
 // conditional write to it (a PUT, PATCH, DELETE or POST carrying If-Match
-// or If-None-Match), and refuse every conditional write to an origin whose
-// server ignored a precondition: such a write fails, unsent, with a
-// [*PreconditionsIgnoredError] matching [ErrPreconditionsIgnored], and is
-// not retried. Writes that carry their version elsewhere ([JSONField],
+// or If-None-Match), and refuse every write to that origin that carries a
+// precondition its server ignored (Azure Table, say, honours If-Match but
+// takes a PUT with If-None-Match: * as an upsert): such a write fails,
+// unsent, with a [*PreconditionsIgnoredError] matching
+// [ErrPreconditionsIgnored], and is not retried. Writes that carry their version elsewhere ([JSONField],
 // [QueryParam]) are neither probed nor refused.
 //
 // The probe re-sends the write's headers (credentials, API versions)
@@ -76,7 +77,7 @@ func (g *preconditionGuard) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		return nil, err
 	}
-	if p != nil && p.result.IgnoresPreconditions() {
+	if p != nil && p.result.ignoredBy(req.Header) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

@@ -69,8 +69,8 @@ func TestProbe(t *testing.T) {
 			if res.IfMatch != want {
 				t.Errorf("If-Match %s, want %s", res.IfMatch, want)
 			}
-			if res.IgnoresPreconditions() != tg.control {
-				t.Errorf("IgnoresPreconditions() = %v, want %v", res.IgnoresPreconditions(), tg.control)
+			if tg.control && res.IfNoneMatch != optimist.PreconditionIgnored {
+				t.Errorf("If-None-Match: * %s, want ignored", res.IfNoneMatch)
 			}
 		})
 	}

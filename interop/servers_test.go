@@ -269,5 +269,9 @@ func azuriteTableTargets(t *testing.T) []target {
 		{name: "azurite-table", header: header, setup: setup, count: jsonCount(read)},
 		{name: "azurite-table/AzureTable()", header: header, setup: setup, count: jsonCount(read),
 			config: []optimist.Option{optimist.AzureTable()}},
+		// The probe finds If-None-Match: * ignored (a PUT upserts) and
+		// If-Match honoured: the check lets the conditional writes through.
+		{name: "azurite-table/AzureTable()+check", header: header, setup: setup, count: jsonCount(read),
+			config: []optimist.Option{optimist.AzureTable(), optimist.WithPreconditionCheck()}},
 	}
 }
