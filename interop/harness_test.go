@@ -39,6 +39,9 @@ type target struct {
 	// control marks a server that ignores preconditions: without a probe
 	// no client can keep its updates, so losses are measured, not failed.
 	control bool
+	// budget, when longer than the run budget, bounds each run instead:
+	// for a server that is exact but slow.
+	budget time.Duration
 	// refuses marks a control behind WithPreconditionCheck: every call
 	// must land or be refused unsent, and the counter match.
 	refuses bool
@@ -100,7 +103,7 @@ func measure(t *testing.T, tg target, m mode, writers, increments int, run strin
 	id := strings.NewReplacer("/", "-", "+", "-", "_", "").Replace(tg.name+"-"+run) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	url := tg.setup(t, id)
 	initial := tg.count(t, url)
-	ctx, cancel := context.WithTimeout(t.Context(), runBudget())
+	ctx, cancel := context.WithTimeout(t.Context(), max(runBudget(), tg.budget))
 	defer cancel()
 	ctx = withHeader(ctx, tg.header)
 	inc := tg.increment
