@@ -105,18 +105,20 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 
 // Probe tells whether the server of the resource at url honours If-Match
 // and If-None-Match: *, and which validator it serves, without changing
-// the resource's content. It sends three requests: a GET of the current
-// representation; a PUT of exactly those bytes, with their Content-Type,
-// carrying an If-Match of a random entity-tag that cannot match; and the
-// same PUT carrying If-None-Match: *, which cannot hold for a resource
-// that exists. A server that honours a precondition answers 412 (or 409)
-// and writes nothing. A server that answers the random tag 400, as Azure
-// Table does for a tag not in its format, gets one more PUT, with the
-// current tag's last non-zero digit lowered: a tag in the server's format
-// that is not the current one, nor a later one where tags count up. A server that ignores it stores the bytes it already
-// had. Only [Header] options are used: for credentials or API versions.
-// The requests go through the client's HTTP client, without the ETag
-// memory, conflict resolution or transport retries.
+// the resource's content. It reads the resource twice; if the two reads
+// differ, someone is writing, and Probe returns an error without writing.
+// Then it PUTs exactly the bytes it read, with their Content-Type, twice:
+// with an If-Match of a random entity-tag, which cannot match, and with
+// If-None-Match: *, which cannot hold for a resource that exists. A server
+// that honours a precondition answers 412 (or 409) and writes nothing; a
+// server that ignores it stores the bytes it already had. A server that
+// answers the random tag 400, as Azure Table does for a tag not in its
+// format, gets one more PUT, with the current tag's last non-zero digit
+// lowered: a tag in the server's format that is not the current one, nor a
+// later one where tags count up. Only [Header] options are used: for
+// credentials or API versions. The requests go through the client's HTTP
+// client, without the ETag memory, conflict resolution or transport
+// retries.
 //
 // What no probe can detect, and Probe does not claim:
 //   - A precondition checked, but not atomically with the write (Apache
@@ -127,7 +129,7 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //     balancer, or only for entity-tags in its own format; or one that
 //     changes after the probe.
 //   - On a server that ignores preconditions, a write by someone else
-//     between the probe's GET and its PUTs (one round trip) is
+//     between the probe's second GET and its PUTs (one round trip) is
 //     overwritten by the probe, as any write to such a server may be;
 //     and the server may count the re-write as a change (a new ETag or
 //     Last-Modified) though the bytes are the same. Probe such a server
@@ -140,7 +142,8 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //
 // Errors: the GET's non-2xx answer as a [*StatusError] (a resource that
 // does not exist cannot be probed without creating it: [ErrNotFound]),
-// [ErrInvalidETag], [ErrBodyTooLarge], a [*TransportError], and ctx's.
+// [ErrInvalidETag], [ErrBodyTooLarge], a [*TransportError], ctx's, and an
+// error saying the resource changed between the two reads.
 func (c *Client) Probe(ctx context.Context, url string, opts ...RequestOption) (ProbeResult, error) {
 	o := collectOptions(ctx, false, opts)
 	p := prober{send: c.retry.HTTPClient.Do, limit: c.maxBodyBytes, header: o.header}
@@ -169,10 +172,19 @@ func (p prober) run(ctx context.Context, rawURL string) (ProbeResult, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return ProbeResult{}, fmt.Errorf("optimist: probe %s: URL scheme must be http or https", redactURL(rawURL))
 	}
-	var res ProbeResult
+	var res, again ProbeResult
 	body, contentType, err := p.current(ctx, u, &res)
 	if err != nil {
 		return res, err
+	}
+	// Read twice: bytes that another writer is changing (or, on a server
+	// whose PUT is not atomic, a half-written file) are not re-sent.
+	body2, _, err := p.current(ctx, u, &again)
+	if err != nil {
+		return res, err
+	}
+	if !bytes.Equal(body, body2) || res.ETag != again.ETag || res.LastModified != again.LastModified {
+		return res, fmt.Errorf("optimist: probe %s: the resource changed between two reads; nothing written", redactURL(rawURL))
 	}
 	noMatch := `"optimist-probe-` + rand.Text() + `"`
 	if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", noMatch); err != nil {

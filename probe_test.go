@@ -198,7 +198,7 @@ func TestProbeSendsHeaderOptions(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, err := optimist.New().Probe(t.Context(), srv.URL, optimist.Header("X-Api-Version", "2"))
 	require.NoError(t, err)
-	require.Equal(t, []string{"GET 2", "PUT 2", "PUT 2"}, seen)
+	require.Equal(t, []string{"GET 2", "GET 2", "PUT 2", "PUT 2"}, seen)
 }
 
 // counterWriters runs writers goroutines, each with its own client made by
@@ -287,7 +287,7 @@ func TestPreconditionCheckProbesOriginOnce(t *testing.T) {
 	}
 	_, writes := s.state()
 	require.Equal(t, 2, writes, "one probe for the origin, no write")
-	require.Equal(t, int64(1), s.gets.Load())
+	require.Equal(t, int64(2), s.gets.Load(), "one probe: two reads")
 }
 
 func TestPreconditionCheckLetsCreateThrough(t *testing.T) {
@@ -319,7 +319,7 @@ func TestPreconditionCheckKeepsHTTPClient(t *testing.T) {
 	c := optimist.New(optimist.WithHTTPClient(hc), optimist.WithPreconditionCheck())
 	_, err := c.Put(t.Context(), url, map[string]int{"count": 1}, nil, optimist.IfMatch(`"v0"`))
 	require.ErrorIs(t, err, optimist.ErrPreconditionsIgnored)
-	require.Equal(t, int64(3), sent.Load(), "the probe goes through the given transport")
+	require.Equal(t, int64(4), sent.Load(), "the probe goes through the given transport")
 	require.NotNil(t, fmt.Sprint(err))
 	require.False(t, errors.Is(err, optimist.ErrConflict))
 }
@@ -347,4 +347,48 @@ func TestPreconditionCheckRefusesOnlyWhatIsIgnored(t *testing.T) {
 	require.NoError(t, err, "If-Match is honoured: the write goes out")
 	body, _ := s.state()
 	require.JSONEq(t, `{"count":1}`, body)
+}
+
+func TestPreconditionCheckProbesAgainAfterInconclusiveAnswer(t *testing.T) {
+	t.Parallel()
+	// An ignoring server whose first probe writes meet a lock (423), as
+	// x/net/webdav's do while other writers hold it.
+	s := &preconditionServer{ignore: true, putStatus: http.StatusLocked}
+	url := startPreconditionServer(t, s)
+	c := optimist.New(optimist.WithPreconditionCheck(), optimist.WithMaxRetries(0))
+	_, err := c.Put(t.Context(), url, map[string]int{"count": 1}, nil, optimist.IfMatch(`"v0"`))
+	require.ErrorContains(t, err, "inconclusive", "an inconclusive probe must not let the write through")
+	_, writes := s.state()
+	require.Zero(t, writes)
+
+	s.mu.Lock()
+	s.putStatus = 0 // the lock is gone
+	s.mu.Unlock()
+	_, err = c.Put(t.Context(), url, map[string]int{"count": 1}, nil, optimist.IfMatch(`"v0"`))
+	require.ErrorIs(t, err, optimist.ErrPreconditionsIgnored, "probed again")
+	body, _ := s.state()
+	require.JSONEq(t, `{"count":7}`, body)
+}
+
+func TestProbeWritesNothingWhileTheResourceChanges(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	reads, writes := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method != http.MethodGet {
+			writes++
+			return
+		}
+		reads++ // another writer is at work: every read sees a new version
+		w.Header().Set("ETag", `"`+strconv.Itoa(reads)+`"`)
+		_, _ = fmt.Fprintf(w, `{"count":%d}`, reads)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := optimist.New().Probe(t.Context(), srv.URL)
+	require.ErrorContains(t, err, "changed between two reads")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Zero(t, writes, "bytes that may be stale must not be re-sent")
 }

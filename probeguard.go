@@ -2,6 +2,7 @@ package optimist
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,9 +28,10 @@ import (
 // write to a resource that does not exist yet (a create) cannot be probed
 // without creating it: it goes out unprobed and the next write to an
 // existing resource of the origin probes. An origin whose probe proves
-// nothing (a 400 or 405 to the probe's PUT) is let through; one whose
-// probe fails (a transport fault, a 5xx to the GET) refuses the write
-// with that error and is probed again next time. Concurrent first writes
+// nothing (a 400 or 405 to the probe's PUT) is let through. One whose
+// probe fails or is inconclusive (a transport fault, a 5xx to the GET, a
+// 423, 429 or 5xx to a probe write) refuses the write with that error,
+// and is probed again at the transport's retry and at the next write. Concurrent first writes
 // to one origin wait for one probe. See [Client.Probe] for what no probe
 // can detect, and for the one-round-trip window in which the probe
 // itself may overwrite a concurrent write to a server that ignores
@@ -145,6 +147,10 @@ func (g *preconditionGuard) run(ctx context.Context, p *originProbe, req *http.R
 	pr := prober{send: send, limit: g.client.maxBodyBytes, header: header}
 	p.result, p.err = pr.run(context.WithValue(ctx, probingKey{}, true), req.URL.String())
 	switch {
+	case p.err == nil && (transientStatus(p.result.IfMatchStatus) || transientStatus(p.result.IfNoneMatchStatus)):
+		// The answer says "not now", not "no": probe again, and write nothing until then.
+		p.err = fmt.Errorf("optimist: probe of %s inconclusive: PUT answered %d and %d",
+			p.url, p.result.IfMatchStatus, p.result.IfNoneMatchStatus)
 	case p.err == nil:
 		p.known = true
 	case isNotFound(p.err):
@@ -155,6 +161,12 @@ func (g *preconditionGuard) run(ctx context.Context, p *originProbe, req *http.R
 		delete(g.origins, origin)
 		g.mu.Unlock()
 	}
+}
+
+// transientStatus reports whether a probe write's answer is about the
+// server's state of the moment (423 Locked, 429, 5xx), not its rules.
+func transientStatus(code int) bool {
+	return code == http.StatusLocked || code == http.StatusTooManyRequests || code >= 500
 }
 
 func isNotFound(err error) bool {
