@@ -85,7 +85,8 @@ type ProbeResult struct {
 	IfMatch       PreconditionSupport
 	IfMatchStatus int
 	// IfNoneMatch is how the server treated a PUT with If-None-Match: *
-	// to the existing resource, and IfNoneMatchStatus its answer's status.
+	// to the existing resource (guarded by If-Match on the ETag read), and
+	// IfNoneMatchStatus its answer's status; 0 when it was not sent.
 	IfNoneMatch       PreconditionSupport
 	IfNoneMatchStatus int
 }
@@ -111,7 +112,12 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 // with an If-Match of a random entity-tag, which cannot match, and with
 // If-None-Match: *, which cannot hold for a resource that exists. A server
 // that honours a precondition answers 412 (or 409) and writes nothing; a
-// server that ignores it stores the bytes it already had. A server that
+// server that ignores it stores the bytes it already had. The second PUT
+// also carries If-Match with the ETag read (If-Unmodified-Since without
+// one), so that a server that honours If-Match but ignores If-None-Match
+// (Azure Table upserts) re-writes the bytes only if no one wrote since;
+// with a weak ETag or only Last-Modified its refusal may be If-Match's,
+// so If-None-Match stays unknown, and with no validator it is not tested. A server that
 // answers the random tag 400, as Azure Table does for a tag not in its
 // format, gets one more PUT, with the current tag's last non-zero digit
 // lowered: a tag in the server's format that is not the current one, nor a
@@ -128,7 +134,7 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //     media types and not on others, or not on every node behind a load
 //     balancer, or only for entity-tags in its own format; or one that
 //     changes after the probe.
-//   - On a server that ignores preconditions, a write by someone else
+//   - On a server that ignores If-Match, a write by someone else
 //     between the probe's second GET and its PUTs (one round trip) is
 //     overwritten by the probe, as any write to such a server may be;
 //     and the server may count the re-write as a change (a new ETag or
@@ -186,18 +192,63 @@ func (p prober) run(ctx context.Context, rawURL string) (ProbeResult, error) {
 	if !bytes.Equal(body, body2) || res.ETag != again.ETag || res.LastModified != again.LastModified {
 		return res, fmt.Errorf("optimist: probe %s: the resource changed between two reads; nothing written", redactURL(rawURL))
 	}
-	noMatch := `"optimist-probe-` + rand.Text() + `"`
-	if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", noMatch); err != nil {
+	if err := p.probeIfMatch(ctx, u, body, contentType, &res); err != nil {
 		return res, err
+	}
+	return res, p.probeIfNoneMatch(ctx, u, body, contentType, &res)
+}
+
+// probeIfMatch PUTs body with an If-Match that cannot match.
+func (p prober) probeIfMatch(ctx context.Context, u *url.URL, body []byte, contentType string, res *ProbeResult) error {
+	var err error
+	noMatch := http.Header{"If-Match": {`"optimist-probe-` + rand.Text() + `"`}}
+	if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, noMatch); err != nil {
+		return err
 	}
 	if past, ok := pastETag(res.ETag); ok && res.IfMatchStatus == http.StatusBadRequest {
 		// The server checks the tag's format (Azure Table): try one in it.
-		if res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, "If-Match", string(past)); err != nil {
-			return res, err
-		}
+		res.IfMatch, res.IfMatchStatus, err = p.write(ctx, u, body, contentType, http.Header{"If-Match": {string(past)}})
 	}
-	res.IfNoneMatch, res.IfNoneMatchStatus, err = p.write(ctx, u, body, contentType, "If-None-Match", "*")
-	return res, err
+	return err
+}
+
+// probeIfNoneMatch PUTs body with If-None-Match: *, guarded by If-Match on
+// the validator read (If-Unmodified-Since without an ETag): a server that
+// ignores If-None-Match then re-writes the bytes only if no one wrote
+// since, and loses nothing. With no validator it sends nothing. A refusal
+// proves If-None-Match honoured only when the guard must have held: a
+// strong ETag, still current after the refusal; a weak one may be what
+// the server refused (mod_dav compares If-Match strongly).
+func (p prober) probeIfNoneMatch(ctx context.Context, u *url.URL, body []byte, contentType string, res *ProbeResult) error {
+	h := http.Header{"If-None-Match": {"*"}}
+	switch {
+	case res.ETag != "":
+		h.Set("If-Match", string(res.ETag))
+	case res.LastModified != "":
+		h.Set("If-Unmodified-Since", res.LastModified)
+	default:
+		return nil // untested: PreconditionUnknown, status 0
+	}
+	var err error
+	if res.IfNoneMatch, res.IfNoneMatchStatus, err = p.write(ctx, u, body, contentType, h); err != nil {
+		return err
+	}
+	if res.IfNoneMatch != PreconditionHonoured {
+		return nil
+	}
+	if res.ETag == "" || res.ETag.IsWeak() {
+		res.IfNoneMatch = PreconditionUnknown
+		return nil
+	}
+	var now ProbeResult
+	if _, _, err := p.current(ctx, u, &now); err != nil {
+		return err
+	}
+	if now.ETag != res.ETag {
+		res.IfNoneMatch = PreconditionUnknown
+		return fmt.Errorf("optimist: probe %s: the resource changed during the probe", redactURL(u.String()))
+	}
+	return nil
 }
 
 // current GETs the representation and records its validators in res.
@@ -231,10 +282,9 @@ func (p prober) current(ctx context.Context, u *url.URL, res *ProbeResult) (body
 	return body, resp.Header.Get("Content-Type"), nil
 }
 
-// write PUTs body with the precondition name: value, which cannot hold,
-// and says what the answer shows.
-func (p prober) write(ctx context.Context, u *url.URL, body []byte, contentType, name, value string) (PreconditionSupport, int, error) {
-	h := http.Header{name: {value}}
+// write PUTs body with the preconditions h, which cannot all hold, and
+// says what the answer shows.
+func (p prober) write(ctx context.Context, u *url.URL, body []byte, contentType string, h http.Header) (PreconditionSupport, int, error) {
 	if contentType != "" {
 		h.Set("Content-Type", contentType)
 	}

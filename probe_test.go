@@ -28,12 +28,15 @@ type preconditionServer struct {
 	putStatus    int  // answer every PUT with this status, if set
 	strictTags   bool // answer 400 to an If-Match not of the form "vN"
 	upsert       bool // apply a PUT with If-None-Match: * (Azure Table)
-	missing      bool // /doc does not exist until written
-	mu           sync.Mutex
-	body         []byte // the document
-	version      int
-	writes       int // PUTs applied
-	gets         atomic.Int64
+	lockedPuts   int  // answer the first PUTs 423 Locked
+	// beforeCreateOnly runs, locked, before a PUT with If-None-Match.
+	beforeCreateOnly func(s *preconditionServer)
+	missing          bool // /doc does not exist until written
+	mu               sync.Mutex
+	body             []byte // the document
+	version          int
+	writes           int // PUTs applied
+	gets             atomic.Int64
 }
 
 func (s *preconditionServer) etag() string {
@@ -67,9 +70,17 @@ func (s *preconditionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(s.body)
 	case http.MethodPut:
 		body, _ := io.ReadAll(r.Body)
+		if s.lockedPuts > 0 {
+			s.lockedPuts--
+			w.WriteHeader(http.StatusLocked)
+			return
+		}
 		if s.putStatus != 0 {
 			w.WriteHeader(s.putStatus)
 			return
+		}
+		if s.beforeCreateOnly != nil && r.Header.Get("If-None-Match") != "" {
+			s.beforeCreateOnly(s)
 		}
 		if m := r.Header.Get("If-Match"); s.strictTags && m != "" && !strings.HasPrefix(m, `"v`) {
 			w.WriteHeader(http.StatusBadRequest)
@@ -88,8 +99,8 @@ func (s *preconditionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *preconditionServer) preconditionsHold(r *http.Request, exists bool) bool {
-	if m := r.Header.Get("If-Match"); m != "" {
-		return exists && (m == "*" || m == s.etag())
+	if m := r.Header.Get("If-Match"); m != "" && !(exists && (m == "*" || m == s.etag())) {
+		return false
 	}
 	if r.Header.Get("If-None-Match") == "*" {
 		return !exists || s.upsert
@@ -126,10 +137,14 @@ func TestProbe(t *testing.T) {
 	}{
 		{"honours, strong ETag", &preconditionServer{}, optimist.ValidatorStrongETag,
 			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 412, 0},
+		// A refusal of If-None-Match: * guarded by a weak If-Match proves
+		// nothing: the server may have refused the weak tag.
 		{"honours, weak ETag", &preconditionServer{weak: true}, optimist.ValidatorWeakETag,
-			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 412, 0},
+			optimist.PreconditionHonoured, optimist.PreconditionUnknown, 412, 0},
 		{"honours, Last-Modified only", &preconditionServer{lastModified: true}, optimist.ValidatorLastModified,
-			optimist.PreconditionHonoured, optimist.PreconditionHonoured, 412, 0},
+			optimist.PreconditionHonoured, optimist.PreconditionUnknown, 412, 0},
+		{"upserts on If-None-Match", &preconditionServer{upsert: true}, optimist.ValidatorStrongETag,
+			optimist.PreconditionHonoured, optimist.PreconditionIgnored, 0, 1},
 		{"ignores", &preconditionServer{ignore: true}, optimist.ValidatorStrongETag,
 			optimist.PreconditionIgnored, optimist.PreconditionIgnored, 204, 2},
 		{"honours with 409", &preconditionServer{putStatus: 409}, optimist.ValidatorStrongETag,
@@ -149,9 +164,12 @@ func TestProbe(t *testing.T) {
 			require.Equal(t, tt.validator, res.Validator)
 			require.Equal(t, tt.ifMatch, res.IfMatch, "If-Match")
 			require.Equal(t, tt.ifNoneMatch, res.IfNoneMatch, "If-None-Match")
-			require.Equal(t, tt.status, res.IfMatchStatus)
-			require.Equal(t, tt.status, res.IfNoneMatchStatus)
-			require.Equal(t, tt.ifMatch == optimist.PreconditionIgnored, res.IgnoresPreconditions())
+			if tt.status != 0 {
+				require.Equal(t, tt.status, res.IfMatchStatus)
+				require.Equal(t, tt.status, res.IfNoneMatchStatus)
+			}
+			require.Equal(t, tt.ifMatch == optimist.PreconditionIgnored || tt.ifNoneMatch == optimist.PreconditionIgnored,
+				res.IgnoresPreconditions())
 			body, writes := s.state()
 			require.JSONEq(t, `{"count":7}`, body, "the probe changed the content")
 			require.Equal(t, tt.writes, writes)
@@ -198,7 +216,7 @@ func TestProbeSendsHeaderOptions(t *testing.T) {
 	t.Cleanup(srv.Close)
 	_, err := optimist.New().Probe(t.Context(), srv.URL, optimist.Header("X-Api-Version", "2"))
 	require.NoError(t, err)
-	require.Equal(t, []string{"GET 2", "GET 2", "PUT 2", "PUT 2"}, seen)
+	require.Equal(t, []string{"GET 2", "GET 2", "PUT 2", "PUT 2", "GET 2"}, seen)
 }
 
 // counterWriters runs writers goroutines, each with its own client made by
@@ -391,4 +409,39 @@ func TestProbeWritesNothingWhileTheResourceChanges(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Zero(t, writes, "bytes that may be stale must not be re-sent")
+}
+
+func TestProbeIfNoneMatchLosesNoConcurrentWrite(t *testing.T) {
+	t.Parallel()
+	// Azure Table upserts a PUT with If-None-Match: *. Another writer
+	// writes between the probe's reads and that PUT: the probe's If-Match
+	// guard must keep the probe from writing back the bytes it read.
+	s := &preconditionServer{upsert: true, beforeCreateOnly: func(s *preconditionServer) {
+		s.body, s.version, s.writes = []byte(`{"count":8}`), s.version+1, s.writes+1
+	}}
+	url := startPreconditionServer(t, s)
+	res, err := optimist.New().Probe(t.Context(), url)
+	require.ErrorContains(t, err, "changed during the probe")
+	require.Equal(t, optimist.PreconditionHonoured, res.IfMatch)
+	require.Equal(t, http.StatusPreconditionFailed, res.IfNoneMatchStatus)
+	require.Equal(t, optimist.PreconditionUnknown, res.IfNoneMatch, "a refusal under an If-Match that no longer holds proves nothing")
+	body, writes := s.state()
+	require.JSONEq(t, `{"count":8}`, body, "the concurrent write was overwritten by the probe")
+	require.Equal(t, 1, writes)
+}
+
+func TestPreconditionCheckRefusalIsNotAnUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	// The first probe meets a lock: the write is held back, unsent, and the
+	// transport's retry probes again and sends it. Its 412 is an ordinary
+	// conflict, not "outcome unknown": no copy of it was ever sent.
+	s := &preconditionServer{lockedPuts: 2}
+	url := startPreconditionServer(t, s)
+	c := optimist.New(optimist.WithPreconditionCheck(), optimist.WithMaxRetries(1),
+		optimist.WithRetryBackoff(func(int) time.Duration { return 0 }))
+	_, err := c.Put(t.Context(), url, map[string]int{"count": 9}, nil,
+		optimist.IfMatch(`"stale"`), optimist.Resolve(optimist.OursWins))
+	require.NoError(t, err)
+	body, _ := s.state()
+	require.JSONEq(t, `{"count":9}`, body)
 }

@@ -2,6 +2,7 @@ package optimist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -77,7 +78,7 @@ func (g *preconditionGuard) RoundTrip(req *http.Request) (*http.Response, error)
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper closes the body, even on error
 		}
-		return nil, err
+		return nil, &unsentError{err}
 	}
 	if p != nil && p.result.ignoredBy(req.Header) {
 		if req.Body != nil {
@@ -161,6 +162,21 @@ func (g *preconditionGuard) run(ctx context.Context, p *originProbe, req *http.R
 		delete(g.origins, origin)
 		g.mu.Unlock()
 	}
+}
+
+// unsentError is a write the guard did not send because its probe failed:
+// a transport retry may send it, and no copy of it can have been applied.
+type unsentError struct{ err error }
+
+func (e *unsentError) Error() string { return e.err.Error() }
+func (e *unsentError) Unwrap() error { return e.err }
+
+// refusedUnsent reports whether err is the guard's: the request was not
+// sent.
+func refusedUnsent(err error) bool {
+	var ue *unsentError
+	var pie *PreconditionsIgnoredError
+	return errors.As(err, &ue) || errors.As(err, &pie)
 }
 
 // transientStatus reports whether a probe write's answer is about the

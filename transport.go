@@ -282,10 +282,11 @@ func saturatingDuration(n int64, unit time.Duration) time.Duration {
 }
 
 // notSent reports whether a transport error happened before any byte of
-// the request could reach the server: the connection was never made.
+// the request could reach the server: the connection was never made, or
+// the guard of WithPreconditionCheck refused it.
 func notSent(err error) bool {
 	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
+	return errors.As(err, &opErr) && opErr.Op == "dial" || refusedUnsent(err)
 }
 
 // retryableError reports whether a transport error may go away on a retry.

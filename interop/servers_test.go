@@ -273,7 +273,7 @@ func azuriteTableTargets(t *testing.T) []target {
 			config: []optimist.Option{optimist.AzureTable()}},
 		// The probe finds If-None-Match: * ignored (a PUT upserts) and
 		// If-Match honoured: the check lets the conditional writes through.
-		{name: "azurite-table/AzureTable()+check", header: header, setup: setup, count: jsonCount(read),
+		{name: "azurite-table/AzureTable()+check", header: header, setup: setup, count: jsonCount(read), probing: true,
 			config: []optimist.Option{optimist.AzureTable(), optimist.WithPreconditionCheck()}},
 	}
 }
