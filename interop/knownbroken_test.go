@@ -17,7 +17,4 @@ var knownBroken = map[string]string{
 	"radicale/Update/shared": "issue 14 (non-JSON resources): Update is for JSON documents only; " +
 		"radicale/hand-loop shows the server is exact",
 	"radicale/Update/per-writer": "issue 14 (non-JSON resources): as radicale/Update/shared",
-	"pouchdb/_rev/per-writer": "conflict bound: at 32 writers on separate clients some calls give up after the " +
-		"default 25 attempts (an honest *ConflictError; not in issue 14's list)",
-	"pouchdb/CouchDB()/per-writer": "conflict bound: as pouchdb/_rev/per-writer",
 }
