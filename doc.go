@@ -78,6 +78,16 @@
 // [JSONField], [QueryParam], or one of your own, set per client, per path
 // pattern or per request. A version kept in the document is taken from the
 // server's side of every merge, never merged and never a conflict.
+// Presets configure the APIs people use in one option: [CouchDB],
+// [EtcdV2], [AzureTable].
+//
+// # Servers that ignore preconditions
+//
+// A server that applies a write whatever its If-Match loses updates
+// whatever the client does. [Client.Probe] asks a resource's server,
+// without changing the resource's content, whether it honours If-Match
+// and If-None-Match: *; [WithPreconditionCheck] probes each origin once
+// and refuses writes whose precondition its server ignores.
 //
 // # Asynchronous operations
 //

@@ -443,3 +443,33 @@ func (e *LockedError) Unwrap() error {
 	}
 	return e.Cause
 }
+
+// Servers that ignore preconditions (see [WithPreconditionCheck]).
+var (
+	// ErrPreconditionsIgnored is matched by a [*PreconditionsIgnoredError]:
+	// a write refused before it was sent, because a probe showed that the
+	// server of its origin applies writes whose precondition fails.
+	ErrPreconditionsIgnored = errors.New("optimist: server ignores preconditions")
+)
+
+// PreconditionsIgnoredError is returned for a write that
+// [WithPreconditionCheck] refused to send: its origin's server ignored the
+// precondition it carries, so the write there would be last-writer-wins. Nothing of the write was sent. It matches
+// [ErrPreconditionsIgnored].
+type PreconditionsIgnoredError struct {
+	// Origin is the scheme, host and port the probe found ignoring
+	// preconditions; ProbedURL the resource it probed.
+	Origin    string
+	ProbedURL string
+	// Probe is what the probe found.
+	Probe ProbeResult
+}
+
+// Error names the origin and the precondition it ignored.
+func (e *PreconditionsIgnoredError) Error() string {
+	return fmt.Sprintf("optimist: write to %s refused: its server ignores preconditions (probe of %s: If-Match %s (%d), If-None-Match: * %s (%d))",
+		e.Origin, e.ProbedURL, e.Probe.IfMatch, e.Probe.IfMatchStatus, e.Probe.IfNoneMatch, e.Probe.IfNoneMatchStatus)
+}
+
+// Is matches [ErrPreconditionsIgnored].
+func (e *PreconditionsIgnoredError) Is(target error) bool { return target == ErrPreconditionsIgnored }

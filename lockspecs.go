@@ -89,11 +89,16 @@ func (w webDAVLock) Release(ctx context.Context, send SendFunc, l Lock) error {
 	return err
 }
 
-// Authorize sets the If header.
+// Authorize sets the If header. The version the write is conditional on
+// moves there from If-Match, as the tagged condition (<token> ["etag"]) of
+// RFC 4918: a WebDAV server evaluates it with the lock, weak tags included,
+// where Apache mod_dav refuses a weak ETag in If-Match (it serves a weak
+// one for a second after every write). The write stays conditional on both.
 func (w webDAVLock) Authorize(h http.Header, l Lock) {
 	cond := "<" + l.Token + ">"
 	if tags := h.Values("If-Match"); len(tags) == 1 && !strings.Contains(tags[0], ",") && tags[0] != "*" {
 		cond += " [" + strings.TrimSpace(tags[0]) + "]"
+		h.Del("If-Match")
 	}
 	h.Set("If", "("+cond+")")
 }

@@ -229,12 +229,16 @@ func varyOf(resp, req http.Header) (pairs []string, ok bool) {
 }
 
 // resourceKey is the memory's key for a request to u with header h: the
-// canonical URL, followed by a digest of the credentials h carries when it
-// carries any, so that callers with different credentials never share a
+// canonical URL, followed by a digest of the credentials the request
+// carries when it carries any (the URL's user information, credential
+// headers), so that callers with different credentials never share a
 // record.
 func (c *Client) resourceKey(u *url.URL, h http.Header) string {
 	key := canonicalURL(u)
 	var sum []byte
+	if u.User != nil { // net/http sends it as Basic authentication
+		sum = append(append(sum, "userinfo\x00"...), u.User.String()...)
+	}
 	for _, name := range c.credentialHeaders {
 		for _, value := range h.Values(name) {
 			if sum == nil {

@@ -793,3 +793,34 @@ func TestStateTokenEncodingStaysOnTheWire(t *testing.T) {
 		require.Equal(t, "application/x-www-form-urlencoded", ct)
 	}
 }
+
+// Credentials in the URL's user information are credentials too: two
+// users of one shared client do not share a record.
+func TestStateUserinfoIsACredential(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	ts := newFuncServer(t, func(w http.ResponseWriter, r *http.Request) {
+		user, _, _ := r.BasicAuth()
+		mu.Lock()
+		seen = append(seen, user+" "+r.Header.Get("If-None-Match"))
+		mu.Unlock()
+		w.Header().Set("ETag", strconv.Quote(user))
+		if r.Header.Get("If-None-Match") == strconv.Quote(user) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"who":%q}`, user)
+	})
+	c := optimist.New()
+	for _, user := range []string{"alice", "bob", "alice"} {
+		var v struct{ Who string }
+		_, err := c.Get(t.Context(), strings.Replace(ts.URL, "http://", "http://"+user+":pw@", 1)+"/me", &v)
+		require.NoError(t, err)
+		require.Equal(t, user, v.Who)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"alice ", "bob ", `alice "alice"`}, seen, "bob is not offered alice's version")
+}

@@ -319,10 +319,11 @@ func (c *Client) stopError(r *request, st *exchangeState, out *Response, err err
 }
 
 // notSent reports whether a transport error happened before any byte of
-// the request could reach the server: the connection was never made.
+// the request could reach the server: the connection was never made, or
+// the guard of WithPreconditionCheck refused it.
 func notSent(err error) bool {
 	var opErr *net.OpError
-	return errors.As(err, &opErr) && opErr.Op == "dial"
+	return errors.As(err, &opErr) && opErr.Op == "dial" || refusedUnsent(err)
 }
 
 // retryableError reports whether a transport error may go away on a retry.
@@ -340,6 +341,8 @@ func retryableError(err error) bool {
 		errors.As(err, &redirErr), errors.As(err, &recordErr):
 		return false
 	case strings.Contains(err.Error(), "unsupported protocol scheme"):
+		return false
+	case errors.Is(err, ErrPreconditionsIgnored): // refused unsent, and would be again
 		return false
 	}
 	return true
