@@ -51,8 +51,8 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		return out, err
 	}
 	var err error
-	if c.groupCommit && len(opts) == 0 && !holdsLock(ctx) { // heldlock.go: not grouped with writes outside the lock
-		err = c.commitGrouped(ctx, url, apply)
+	if key, ok := c.batchKey(ctx, url, opts); ok {
+		err = c.commitGrouped(ctx, key, url, opts, apply)
 	} else {
 		err = c.applyAndWrite(ctx, url, apply, opts)
 	}
