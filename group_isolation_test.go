@@ -90,7 +90,9 @@ func TestGroupCommitKeepsCredentialsApart(t *testing.T) {
 			if r.Method == http.MethodPut {
 				mu.Lock()
 				defer mu.Unlock()
-				if bad := foreignMembers(t, b, r, func(member string) string { return "Bearer " + member }); bad != "" {
+				if bad := foreignMembers(t, b, r, func(member string, h http.Header) bool {
+					return h.Get("Authorization") == "Bearer "+member
+				}); bad != "" {
 					violations = append(violations, bad)
 					w.WriteHeader(http.StatusForbidden)
 					return
@@ -144,17 +146,20 @@ func TestGroupCommitKeepsCredentialsApart(t *testing.T) {
 	require.JSONEq(t, `{"held":true,"alice":1,"bob":1}`, string(body))
 }
 
-// foreignMembers returns the first member the PUT r changes that does not
-// belong to the caller its header names (wantHeader gives the Authorization
-// a member's owner sends); "held" is the leader's. It restores r.Body.
-func foreignMembers(t *testing.T, b *mock.Backend, r *http.Request, wantHeader func(member string) string) string {
+// foreignMembers returns the first member the PUT r would change (its
+// If-Match names the stored version) that its sender may not write (allowed says; "held" is the leader's), or "". It
+// restores r.Body.
+func foreignMembers(t *testing.T, b *mock.Backend, r *http.Request, allowed func(member string, h http.Header) bool) string {
 	t.Helper()
 	var sent, stored map[string]any
 	body := readAll(t, r)
 	if json.Unmarshal(body, &sent) != nil {
 		return ""
 	}
-	prev, _, _ := b.Document(r.URL.Path)
+	prev, etag, _ := b.Document(r.URL.Path)
+	if r.Header.Get("If-Match") != etag {
+		return "" // it will fail its precondition: it changes nothing
+	}
 	_ = json.Unmarshal(prev, &stored)
 	for member, v := range sent {
 		if member == "held" {
@@ -162,7 +167,7 @@ func foreignMembers(t *testing.T, b *mock.Backend, r *http.Request, wantHeader f
 		}
 		old, _ := json.Marshal(stored[member])
 		now, _ := json.Marshal(v)
-		if string(old) != string(now) && r.Header.Get("Authorization") != wantHeader(member) {
+		if string(old) != string(now) && !allowed(member, r.Header) {
 			return member + " written under " + r.Header.Get("Authorization")
 		}
 	}
