@@ -58,10 +58,9 @@ type pendingUpdate struct {
 	opts  []RequestOption
 	apply func(doc []byte) ([]byte, error)
 	state atomic.Int32
-	// settled and res belong to the goroutine committing the update; done,
-	// nil for a caller committing its own update, hands res over.
+	// settled belongs to the committer goroutine; done hands the outcome
+	// over to the caller.
 	settled bool
-	res     updateResult
 	done    chan updateResult
 }
 
@@ -74,24 +73,24 @@ type updateResult struct {
 
 // commitGrouped commits apply with the other updates of key, on the
 // caller's goroutine when no write of key is in flight, and returns its
-// caller's error; a panic of apply is raised here.
+// caller's error; a panic of apply is raised here, in its caller.
 func (c *Client) commitGrouped(ctx context.Context, key, rawURL string, opts []RequestOption, apply func([]byte) ([]byte, error)) error {
-	p := &pendingUpdate{ctx: ctx, url: rawURL, opts: opts, apply: apply}
 	c.groups.mu.Lock()
 	if c.groups.queues == nil {
 		c.groups.queues = make(map[string]*updateQueue)
 	}
 	q, busy := c.groups.queues[key]
 	if !busy {
+		// No write of key is in flight: this caller writes alone, on its
+		// own goroutine, as an update outside group commit does; a panic
+		// of apply goes up its own stack.
 		q = &updateQueue{}
 		c.groups.queues[key] = q
 		c.groups.mu.Unlock()
-		p.state.Store(taken) // its own caller is committing it
-		c.commitBatch(ctx, []*pendingUpdate{p})
-		c.handOver(key, q)
-		return p.res.raise()
+		defer c.handOver(key, q)
+		return c.applyAndWrite(ctx, rawURL, apply, opts)
 	}
-	p.done = make(chan updateResult, 1)
+	p := &pendingUpdate{ctx: ctx, url: rawURL, opts: opts, apply: apply, done: make(chan updateResult, 1)}
 	q.pending = append(q.pending, p)
 	if c.queuedHook != nil {
 		c.queuedHook(len(q.pending))

@@ -87,10 +87,8 @@ func (p *pendingUpdate) settle(res updateResult) {
 	if p.settled {
 		return
 	}
-	p.settled, p.res = true, res
-	if p.done != nil {
-		p.done <- res
-	}
+	p.settled = true
+	p.done <- res
 }
 
 // isolable reports whether err is a refusal of a write's content, which
