@@ -2,6 +2,7 @@ package optimist
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -78,4 +79,45 @@ func TestGroupCommitCallerLeaves(t *testing.T) {
 	<-answered
 	body, _, _ := b.Document("/counters/l")
 	require.JSONEq(t, `{"held":true,"inWrite":1}`, string(body), "the write landed after its caller left")
+}
+
+// TestUpdateAloneCallerLeaves: an update writing on its own goroutine
+// whose context ends while its write is at the server reports the same
+// unknown outcome as one in a batch.
+func TestUpdateAloneCallerLeaves(t *testing.T) {
+	t.Parallel()
+	for _, group := range []bool{true, false} {
+		t.Run(fmt.Sprintf("group=%v", group), func(t *testing.T) {
+			t.Parallel()
+			inFlight, gate := make(chan struct{}), make(chan struct{})
+			openGate := sync.OnceFunc(func() { close(gate) })
+			b, ts := wrappedServer(t, func(_ *mock.Backend, next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPut {
+						readAll(t, r)
+						close(inFlight)
+						<-gate
+					}
+					next.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+				})
+			})
+			t.Cleanup(openGate)
+			require.NoError(t, b.Seed("/counters/a", []byte(`{}`)))
+			c := New(WithHTTPClient(ts.Client()), WithGroupCommit(group))
+			ctx, leave := context.WithCancel(t.Context())
+			errc := make(chan error, 1)
+			go func() {
+				_, err := Update(ctx, c, ts.URL+"/counters/a", func(m *map[string]any) error {
+					(*m)["n"] = 1.0
+					return nil
+				})
+				errc <- err
+			}()
+			<-inFlight
+			leave()
+			err := <-errc
+			require.ErrorIs(t, err, ErrOutcomeUnknown)
+			require.ErrorIs(t, err, context.Canceled)
+		})
+	}
 }
