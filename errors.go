@@ -66,8 +66,9 @@ var (
 // the client cannot prove whether it was: an attempt reached the server
 // and its answer was lost, and what came after (a re-send's 412, a 503, no
 // answer at all) does not settle it. It matches [ErrOutcomeUnknown]; Unwrap
-// gives the last error (a [*StatusError] or [*TransportError]), which does
-// not match [ErrConflict]. Read the resource to learn what it holds; an
+// gives the last error (a [*StatusError] or [*TransportError], or the
+// context's error of an [Update] caller that left while a group-committed
+// write carried its change), which does not match [ErrConflict]. Read the resource to learn what it holds; an
 // Idempotency-Key ([WithIdempotencyKeys]) lets a server settle the question
 // for the client.
 type OutcomeUnknownError struct {

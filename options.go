@@ -153,8 +153,10 @@ func WithIdempotencyKeys() Option {
 }
 
 // WithGroupCommit turns group commit of [Update] calls on or off. It is on
-// by default: concurrent updates of one URL through one client are
-// batched into one conditional write while another is in flight.
+// by default: concurrent updates through one client whose requests would
+// be identical apart from the body (URL, request options, credentials) are
+// batched into one conditional write while another is in flight; see
+// [Update] for what each caller observes.
 func WithGroupCommit(on bool) Option {
 	return func(c *Client) { c.groupCommit = on }
 }

@@ -118,8 +118,12 @@ func (c *Client) CloseIdleConnections() { c.retry.HTTPClient.CloseIdleConnection
 // is made whose wait would outlast the context's deadline.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateFrom(ctx)
+	wrote := int(st.writes.Load()) > st.countedWrites
 	st.countTry()
 	if ctxErr := ctx.Err(); ctxErr != nil {
+		// A try the context cut off after its request was written may have
+		// been applied: its outcome is open, as after any lost answer.
+		st.ambiguous = st.ambiguous || (err != nil && wrote)
 		return false, ctxErr
 	}
 	var retry bool

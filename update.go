@@ -22,15 +22,24 @@ import (
 // Members of the document that T does not hold are kept as the server has
 // them.
 //
-// Concurrent calls for one URL through one Client without request options
-// are committed together (see [WithGroupCommit]): while one write is in
-// flight, the mutations that arrive are applied in arrival order to the
-// next document and sent as one write. Each caller still gets its own
-// value and error. Updates made under [Client.WithLock] are not grouped.
+// Concurrent calls through one Client whose requests would be identical
+// apart from the body (the same URL, request options of the same effect,
+// those of ctx included, and so the same credentials) are committed
+// together (see [WithGroupCommit]): while one write is in flight, the
+// mutations that arrive are applied in arrival order to the next document
+// and sent as one write. Each caller still gets its own value and error: a
+// failing mutation is left out, a mutation's panic is raised in its own
+// caller's Update, and a write refused for one caller's change (a 4xx
+// such as 422) is split until only that caller is refused. A call that
+// finds no write of its key in flight writes on its own goroutine. Updates
+// made under [Client.WithLock], or with [UseVersionToken] or [OnProgress],
+// are not grouped.
 //
 // Update returns the value as written. Errors: those of [Client.Get] and
-// [Client.Put], a [*ConflictError] when the bound is reached, mutate's, and
-// ctx's (a mutation already in a write in flight may then still land).
+// [Client.Put], a [*ConflictError] when the bound is reached, and mutate's.
+// When ctx ends before the update's change was sent, ctx's error; once it
+// was sent, an [*OutcomeUnknownError] that also matches ctx's error: the
+// write may still land.
 func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) error, opts ...RequestOption) (T, error) {
 	var result T
 	apply := func(doc []byte) ([]byte, error) {
@@ -52,8 +61,8 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 		return out, err
 	}
 	var err error
-	if c.groupCommit && len(opts) == 0 && !holdsLock(ctx) { // heldlock.go: not grouped with writes outside the lock
-		err = c.commitGrouped(ctx, url, apply)
+	if key, ok := c.batchKey(ctx, url, opts); ok {
+		err = c.commitGrouped(ctx, key, url, opts, apply)
 	} else {
 		err = c.applyAndWrite(ctx, url, apply, opts)
 	}
