@@ -1,9 +1,15 @@
 package optimist_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
@@ -94,4 +100,46 @@ func ExampleResponse_revalidated() {
 	fmt.Println(resp.StatusCode, resp.Revalidated, a.Title)
 	// Output:
 	// 304 true Draft
+}
+
+// UpdateBytes is read-modify-write for any media type: here a plain-text
+// list that another writer changes between the read and the write. The
+// function runs again on the fresh bytes; nothing is merged as JSON.
+func ExampleClient_UpdateBytes() {
+	var mu sync.Mutex
+	list, version := "milk\n", 1
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		tag := strconv.Quote(strconv.Itoa(version))
+		if r.Method == http.MethodPut {
+			if r.Header.Get("If-Match") != tag {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				return
+			}
+			list, version = string(body), version+1
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("ETag", tag)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, list)
+	}))
+	defer srv.Close()
+	ctx, url := context.Background(), srv.URL+"/shopping.txt"
+
+	c := optimist.New()
+	first := true
+	got, err := c.UpdateBytes(ctx, url, func(current []byte) ([]byte, error) {
+		if first { // another writer slips in before our write
+			first = false
+			mu.Lock()
+			list, version = list+"eggs\n", version+1
+			mu.Unlock()
+		}
+		return append(bytes.Clone(current), "bread\n"...), nil
+	})
+	fmt.Printf("%v %q\n", err, got)
+	// Output: <nil> "milk\neggs\nbread\n"
 }

@@ -11,7 +11,4 @@ var knownBroken = map[string]string{
 	"etcd/X-Etcd-Index/shared": "the old README recipe: X-Etcd-Index is store-wide and Put sends JSON where etcd " +
 		"wants value=…, so the value is wiped; EtcdV2() is exact",
 	"etcd/X-Etcd-Index/per-writer": "as etcd/X-Etcd-Index/shared",
-	"pouchdb/_rev/per-writer": "conflict bound: at 32 writers on separate clients some calls give up after the " +
-		"default 25 attempts (an honest *ConflictError)",
-	"pouchdb/CouchDB()/per-writer": "conflict bound: as pouchdb/_rev/per-writer",
 }
