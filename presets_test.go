@@ -181,7 +181,9 @@ func ExampleEtcdV2() {
 
 	c := optimist.New(optimist.EtcdV2())
 	_, err := optimist.Update(ctx, c, etcd+"/v2/keys/counter", func(k *struct {
-		Node struct{ Value string `json:"value"` } `json:"node"`
+		Node struct {
+			Value string `json:"value"`
+		} `json:"node"`
 	}) error {
 		n, err := strconv.Atoi(k.Node.Value)
 		k.Node.Value = strconv.Itoa(n + 1)
