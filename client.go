@@ -348,7 +348,7 @@ func encodeJSON(in any) ([]byte, error) {
 	default:
 		return json.Marshal(in)
 	}
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return nil, fmt.Errorf("%w: request body", ErrNotJSON)
 	}
 	return bytes.Clone(raw), nil
