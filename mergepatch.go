@@ -103,4 +103,3 @@ func hasNull(v []byte) bool {
 	}
 	return false
 }
-
