@@ -168,7 +168,13 @@ type jsonParser struct {
 	i, ws, depth int // ws counts the runs of whitespace skipped
 	inArray      int // arrays open around the current value
 	stack        []jsonMember
+	// A small document's members and stack live in the parser itself:
+	// one allocation for the whole parse.
+	smallMembers, smallStack [smallJSONParse]jsonMember
 }
+
+// smallJSONParse is the member count up to which a parse allocates once.
+const smallJSONParse = 8
 
 // shallowJSONSize is the document size from which a merge's parse keeps
 // members of the top shallowJSONDepth levels only (see jsonTree.keep).
@@ -196,7 +202,14 @@ func newJSONParser(src []byte, keep int) *jsonParser {
 	if keep == 0 || len(src) < shallowJSONSize {
 		n = bytes.Count(src, []byte{','}) + bytes.Count(src, []byte{'{'})
 	}
-	return &jsonParser{jsonTree: jsonTree{src: src, members: make([]jsonMember, 0, n), keep: keep}}
+	p := &jsonParser{jsonTree: jsonTree{src: src, keep: keep}}
+	p.stack = p.smallStack[:0]
+	if n <= smallJSONParse {
+		p.members = p.smallMembers[:0]
+	} else {
+		p.members = make([]jsonMember, 0, n)
+	}
+	return p
 }
 
 // parseJSONKeep parses one JSON document, keeping members to depth keep
