@@ -342,10 +342,12 @@ func encodeJSON(in any) ([]byte, error) {
 		raw = v
 	case json.RawMessage:
 		raw = v
+	case ownedJSON: // update.go: the client's own document, valid and unshared
+		return v, nil
 	default:
 		return json.Marshal(in)
 	}
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return nil, fmt.Errorf("%w: request body", ErrNotJSON)
 	}
 	return bytes.Clone(raw), nil

@@ -57,6 +57,12 @@ type jsonTree struct {
 	order   []int32
 	names   map[int32][]byte // decoded names that have escapes, by keyStart
 	arrays  bool
+	// keep, when not 0, is the depth (the root is 1) below which objects
+	// are only validated: their members are dropped and the node marked
+	// with hi -1, for [jsonRef.expand] to parse again when a merge looks
+	// inside. A merge of large documents that differ in few places then
+	// holds the members of the few objects it opens, not of all.
+	keep int
 }
 
 // name returns the decoded name of member i.
@@ -131,6 +137,21 @@ func (r jsonRef) compact() json.RawMessage {
 	return r.appendTo(make([]byte, 0, r.n.end-r.n.start))
 }
 
+// dropped reports whether r is an object whose members were dropped.
+func (r jsonRef) dropped() bool { return r.n != nil && r.n.kind == kindObject && r.n.hi < 0 }
+
+// expand returns r with its members: r itself, or for an object whose
+// members were dropped, the object parsed again (its own members kept,
+// and those of the levels below it up to the tree's keep depth).
+func (r jsonRef) expand() jsonRef {
+	if !r.dropped() {
+		return r
+	}
+	t := newJSONParser(r.raw(), r.t.keep)
+	_ = t.value(&t.root) // r was validated
+	return jsonRef{&t.jsonTree, &t.root}
+}
+
 // withArrays returns the value parsed again with its array elements.
 func (r jsonRef) withArrays() jsonRef {
 	if r.t.arrays {
@@ -147,16 +168,57 @@ type jsonParser struct {
 	i, ws, depth int // ws counts the runs of whitespace skipped
 	inArray      int // arrays open around the current value
 	stack        []jsonMember
+	// A small document's members and stack live in the parser itself:
+	// one allocation for the whole parse.
+	smallMembers, smallStack [smallJSONParse]jsonMember
 }
 
-// parseJSON parses one JSON document.
-func parseJSON(src []byte) (*jsonTree, error) {
+// smallJSONParse is the member count up to which a parse allocates once.
+const smallJSONParse = 8
+
+// shallowJSONSize is the document size from which a merge's parse keeps
+// members of the top shallowJSONDepth levels only (see jsonTree.keep).
+const (
+	shallowJSONSize  = 64 << 10
+	shallowJSONDepth = 2
+)
+
+// parseJSON parses one JSON document, keeping every object's members.
+func parseJSON(src []byte) (*jsonTree, error) { return parseJSONKeep(src, 0) }
+
+// parseMergeDoc parses one input of a merge: a large one keeps the
+// members of its top levels only, the rest on demand ([jsonRef.expand]).
+func parseMergeDoc(src []byte) (*jsonTree, error) {
+	if len(src) >= shallowJSONSize {
+		return parseJSONKeep(src, shallowJSONDepth)
+	}
+	return parseJSON(src)
+}
+
+// newJSONParser returns a parser of src with room for its members.
+func newJSONParser(src []byte, keep int) *jsonParser {
+	// Every member but the first of an object follows a comma.
+	n := 0
+	if keep == 0 || len(src) < shallowJSONSize {
+		n = bytes.Count(src, []byte{','}) + bytes.Count(src, []byte{'{'})
+	}
+	p := &jsonParser{jsonTree: jsonTree{src: src, keep: keep}}
+	p.stack = p.smallStack[:0]
+	if n <= smallJSONParse {
+		p.members = p.smallMembers[:0]
+	} else {
+		p.members = make([]jsonMember, 0, n)
+	}
+	return p
+}
+
+// parseJSONKeep parses one JSON document, keeping members to depth keep
+// (0: all).
+func parseJSONKeep(src []byte, keep int) (*jsonTree, error) {
 	if len(src) > math.MaxInt32 {
 		return nil, errors.New("document larger than 2 GiB")
 	}
-	// Every member but the first of an object follows a comma.
-	n := bytes.Count(src, []byte{','}) + bytes.Count(src, []byte{'{'})
-	p := &jsonParser{jsonTree: jsonTree{src: src, members: make([]jsonMember, 0, n)}}
+	p := newJSONParser(src, keep)
 	err := p.value(&p.root)
 	if err == nil {
 		if p.skipSpace(); p.i < len(src) {
@@ -225,6 +287,7 @@ func (p *jsonParser) container(n *jsonNode, object bool) error {
 		return p.fail("nesting too deep")
 	}
 	end, keep := byte('}'), object && p.inArray == 0 || p.arrays
+	deep := keep && p.keep > 0 && p.depth > p.keep && !p.arrays
 	if n.kind = kindObject; !object {
 		end, n.kind = ']', kindArray
 		p.inArray++
@@ -247,8 +310,11 @@ func (p *jsonParser) container(n *jsonNode, object bool) error {
 	if object {
 		err = p.index(n)
 	}
-	if !keep {
+	if !keep || deep {
 		p.members, n.lo, n.hi = p.members[:n.lo], 0, 0
+	}
+	if deep {
+		n.hi = -1 // dropped: jsonRef.expand parses it again
 	}
 	return err
 }

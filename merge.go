@@ -91,7 +91,7 @@ func parseMergeInputs(base, ours, theirs []byte) (b, o, t jsonRef, err error) {
 				return r, nil
 			}
 		}
-		tr, err := parseJSON(doc)
+		tr, err := parseMergeDoc(doc)
 		if err != nil {
 			return jsonRef{}, fmt.Errorf("optimist: merge: %s: %v: %w", side, err, ErrNotJSON)
 		}
@@ -175,6 +175,7 @@ func (m *merger) write(key []byte, r jsonRef) {
 // members only ours has, in ours' order. Members only base has were
 // deleted on both sides.
 func (m *merger) object(b, o, t jsonRef) {
+	b, o, t = b.expand(), o.expand(), t.expand()
 	m.out = append(m.out, '{')
 	first := true
 	hb, ho := b.n.lo, o.n.lo
@@ -306,12 +307,16 @@ func equalValues(a, b jsonRef) bool {
 	if a.n == nil || b.n == nil {
 		return a.n == nil && b.n == nil
 	}
-	if a.n.kind != b.n.kind || a.n.hi-a.n.lo != b.n.hi-b.n.lo {
+	if a.n.kind != b.n.kind {
 		return false
 	}
 	ra, rb := a.raw(), b.raw()
 	if bytes.Equal(ra, rb) {
 		return true
+	}
+	a, b = a.expand(), b.expand()
+	if a.n.hi-a.n.lo != b.n.hi-b.n.lo {
+		return false
 	}
 	switch a.n.kind {
 	case kindNumber:
@@ -472,11 +477,11 @@ func jsonEqual(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	ta, err := parseJSON(a)
+	ta, err := parseMergeDoc(a)
 	if err != nil {
 		return false
 	}
-	tb, err := parseJSON(b)
+	tb, err := parseMergeDoc(b)
 	if err != nil {
 		return false
 	}

@@ -103,5 +103,3 @@ func hasNull(v []byte) bool {
 	}
 	return false
 }
-
-func validJSON(b []byte) bool { return json.Valid(b) }

@@ -1,6 +1,7 @@
 package optimist
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,8 +120,13 @@ func applyTyped[T any](before []byte, after *T, doc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if jsonEqual(before, encoded) {
+	switch {
+	case bytes.Equal(before, encoded):
 		return doc, nil
+	case bytes.Equal(before, doc):
+		// doc is what the type encodes: the change is the whole of
+		// encoded, which a merge onto doc would copy token for token.
+		return encoded, nil
 	}
 	return MergeFunc(before, encoded, doc, oursChange)
 }

@@ -112,9 +112,14 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 	if raw {
 		return c.putBytes(ctx, url, ours, append(opts, rawBody(current.contentType)))
 	}
-	_, err = c.Put(ctx, url, json.RawMessage(ours), nil, opts...)
+	_, err = c.Put(ctx, url, ownedJSON(ours), nil, opts...)
 	return err
 }
+
+// ownedJSON is a request body the client made itself (a merge's or
+// encoding/json's output, never shared with a caller): valid JSON that
+// needs neither a check nor a copy.
+type ownedJSON []byte
 
 // current returns the remembered version of url if its body is known
 // (fresh false), else reads it (fresh true).

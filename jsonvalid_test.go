@@ -1,0 +1,40 @@
+package optimist
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// validJSON accepts exactly what encoding/json's Valid accepts.
+func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
+	inputs := []string{
+		``, ` `, `0`, `-0`, `01`, `-`, `1.`, `1.5`, `1e`, `1e+`, `1E-7`, `.5`, `+1`, `1.5e3x`,
+		`"a"`, `"`, `"\u00e9"`, `"\u00g9"`, `"\x"`, `"\/"`, "\"\x01\"", "\"\xff\"", `"\`,
+		`true`, `tru`, `false `, `nul`, `null null`, `[]`, `[ ]`, `[1,]`, `[,1]`, `[1 2]`, `[[]]`,
+		`{}`, `{ }`, `{"a":1}`, `{"a" : [1, {"b":null}] }`, `{"a":1,}`, `{"a"}`, `{1:2}`,
+		`{"a":1 "b":2}`, `{"a":1]`, `[1}`, `{"a":{"b":[true,false]},"c":"d"}`, " \t\n\r[1]\n",
+		`{"a":1}}`, `]`, `}`, `[`, `{`, `{"a":`, `{"a":1`, `[1,2,3`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
+		strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001),
+	}
+	for _, in := range inputs {
+		require.Equal(t, json.Valid([]byte(in)), validJSON([]byte(in)), "%.40q", in)
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041"],"b":{}}`, `[true,false,null]`, `-0.0e-0`, `"\\"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		}
+	})
+}
