@@ -314,5 +314,9 @@ func (c *Client) transportError(r *request, st *exchangeState, resp *http.Respon
 	if stop, ok := c.stopError(r, st, out, err); ok {
 		return stop
 	}
+	var refused *PreconditionsIgnoredError
+	if errors.As(err, &refused) {
+		return refused // held back unsent by WithPreconditionCheck: not a missing answer
+	}
 	return &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: redactError(err)}
 }

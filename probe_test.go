@@ -268,6 +268,9 @@ func TestPreconditionCheckRefusesIgnoringServer(t *testing.T) {
 		require.ErrorAs(t, err, &pie)
 		require.Equal(t, optimist.PreconditionIgnored, pie.Probe.IfMatch)
 		require.Contains(t, pie.Origin, "http://127.0.0.1:")
+		var te *optimist.TransportError
+		require.False(t, errors.As(err, &te), "a write held back unsent is no missing answer: %v", err)
+		require.NotContains(t, err.Error(), "no answer")
 	}
 	require.JSONEq(t, `{"count":0}`, body)
 	require.Equal(t, 16, writes, "probe re-writes only: 2 per client")
