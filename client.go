@@ -47,6 +47,7 @@ type Client struct {
 	credentialHeaders     []string
 	representationAnswers bool
 	serverMembers         []string
+	transportWraps        []func(http.RoundTripper) http.RoundTripper // presets.go
 	poll                  pollConfig
 	groupCommit           bool
 	groups                groups

@@ -61,6 +61,13 @@ func (c *Client) wrapHTTPClient(hc *http.Client) *http.Client {
 	} else {
 		wrapped.Transport = newTransport()
 	}
+	for _, wrap := range c.transportWraps {
+		next := wrapped.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		wrapped.Transport = wrap(next)
+	}
 	if wrapped.Jar != nil {
 		wrapped.Transport = &jarTransport{next: wrapped.Transport, jar: wrapped.Jar}
 		wrapped.Jar = nil

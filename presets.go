@@ -75,9 +75,9 @@ func EtcdV2Token() VersionToken {
 // version, and the service accepts it in If-Match. Authentication
 // (SharedKey or a SAS in the URL) and x-ms-version are the caller's.
 //
-// The Accept header is set in the transport, because the client's own
-// re-read after a conflict asks for application/json: give
-// [WithHTTPClient] before this option, not after.
+// The Accept header is set in the transport of the client's HTTP client
+// (whether [WithHTTPClient] comes before or after this option), so that
+// every request carries it, reads made by Update included.
 //
 // Not covered: [CreateOnly] sends PUT with If-None-Match: *, which the
 // service treats as an upsert; create an entity with a POST to the table.
@@ -104,19 +104,9 @@ func (t acceptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-// wrapTransport replaces the transport of c's HTTP client, as set so far,
-// with wrap of it (a new pooled transport when none is set).
+// wrapTransport makes c wrap the transport of its HTTP client with wrap,
+// once every option has been applied (see wrapHTTPClient), so that it
+// does not matter whether [WithHTTPClient] comes before or after.
 func wrapTransport(c *Client, wrap func(http.RoundTripper) http.RoundTripper) {
-	var hc http.Client
-	if c.httpClient != nil {
-		hc = *c.httpClient
-	} else {
-		hc.Transport = newTransport()
-	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	hc.Transport = wrap(next)
-	c.httpClient = &hc
+	c.transportWraps = append(c.transportWraps, wrap)
 }

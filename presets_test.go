@@ -192,3 +192,31 @@ func ExampleEtcdV2() {
 	fmt.Println(err, f.value, f.bodies)
 	// Output: <nil> 42 [application/x-www-form-urlencoded value=42]
 }
+
+// A preset that works in the transport does so whichever order
+// WithHTTPClient comes in.
+func TestAzureTableWithHTTPClientInAnyOrder(t *testing.T) {
+	t.Parallel()
+	var accepts []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		accepts = append(accepts, r.Header.Get("Accept"))
+		mu.Unlock()
+		w.Header().Set("ETag", `W/"1"`)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"count":1}`)
+	}))
+	t.Cleanup(srv.Close)
+	hc := &http.Client{Transport: http.DefaultTransport}
+	for _, opts := range [][]optimist.Option{
+		{optimist.WithHTTPClient(hc), optimist.AzureTable()},
+		{optimist.AzureTable(), optimist.WithHTTPClient(hc)},
+	} {
+		_, err := optimist.New(opts...).Get(t.Context(), srv.URL+"/t", nil)
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"application/json;odata=nometadata", "application/json;odata=nometadata"}, accepts)
+}

@@ -38,8 +38,8 @@ import (
 // itself may overwrite a concurrent write to a server that ignores
 // preconditions.
 //
-// The guard wraps the transport of the HTTP client set so far: give
-// [WithHTTPClient] before this option, not after.
+// The guard wraps the transport of the client's HTTP client, whether
+// [WithHTTPClient] comes before or after this option.
 func WithPreconditionCheck() Option {
 	return func(c *Client) {
 		wrapTransport(c, func(next http.RoundTripper) http.RoundTripper {
