@@ -28,6 +28,8 @@ type request struct {
 	// wire), and sendURL the URL the request was last sent to.
 	version string
 	sendURL *url.URL
+	// createOnly says the token's Create makes the write create-only.
+	createOnly bool
 	// revalidate is the record a read is conditional on (If-None-Match),
 	// so that a 304 answer can be taken as proof that it is current.
 	revalidate *Version
@@ -108,7 +110,7 @@ func (r *request) mergeable() bool {
 
 // conditional reports whether the request carries a precondition.
 func (r *request) conditional() bool {
-	return r.version != "" || r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
+	return r.version != "" || r.createOnly || r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
 		r.header.Get("If-Unmodified-Since") != ""
 }
 

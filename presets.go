@@ -31,11 +31,11 @@ func CouchDB() Option { return WithVersionToken(JSONField("/_rev")) }
 // is the index of the whole store); a write carries it as ?prevIndex=n,
 // and its body is sent as the form etcd wants, value=<node.value>, with
 // every other member of the document left out. etcd answers a stale
-// prevIndex 412, a version conflict.
+// prevIndex 412, a version conflict. [CreateOnly] sends ?prevExist=false,
+// which etcd answers 412 when the key exists.
 //
-// Not covered: [CreateOnly] sends If-None-Match: *, which etcd ignores
-// (create with ?prevExist=false yourself); TTLs, directories and
-// ?prevValue= are not used; [Client.Patch] has no meaning for etcd.
+// Not covered: TTLs, directories and ?prevValue= are not used;
+// [Client.Patch] has no meaning for etcd.
 func EtcdV2() Option { return WithVersionToken(EtcdV2Token()) }
 
 // EtcdV2Token is the version token of [EtcdV2], for [WithVersionTokenFor]
@@ -52,19 +52,29 @@ func EtcdV2Token() VersionToken {
 				return fmt.Errorf("etcd v2: modifiedIndex %q is not an index", version)
 			}
 			w.Query.Set("prevIndex", version)
-			if len(w.Body) == 0 {
-				return nil // a DELETE
-			}
-			raw, ok := memberAt(w.Body, "/node/value")
-			var value string
-			if !ok || json.Unmarshal(raw, &value) != nil {
-				return errors.New("etcd v2: the document to write has no string node.value")
-			}
-			w.Body = []byte(url.Values{"value": {value}}.Encode())
-			w.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			return nil
+			return etcdForm(w)
+		},
+		Create: func(w *VersionedWrite) error {
+			w.Query.Set("prevExist", "false")
+			return etcdForm(w)
 		},
 	}
+}
+
+// etcdForm turns w's body, an etcd envelope, into the form etcd takes:
+// value=<node.value>. A write without a body (a DELETE) is left alone.
+func etcdForm(w *VersionedWrite) error {
+	if len(w.Body) == 0 {
+		return nil
+	}
+	raw, ok := memberAt(w.Body, "/node/value")
+	var value string
+	if !ok || json.Unmarshal(raw, &value) != nil {
+		return errors.New("etcd v2: the document to write has no string node.value")
+	}
+	w.Body = []byte(url.Values{"value": {value}}.Encode())
+	w.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return nil
 }
 
 // AzureTable configures the client for Azure Table storage (and

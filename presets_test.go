@@ -47,6 +47,11 @@ func (f *fakeEtcd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.bodies = append(f.bodies, r.Header.Get("Content-Type")+" "+string(body))
 		form, _ := url.ParseQuery(string(body))
+		if r.URL.Query().Get("prevExist") == "false" && f.index > 0 {
+			w.WriteHeader(http.StatusPreconditionFailed)
+			fmt.Fprintf(w, `{"errorCode":105,"message":"Key already exists","index":%d}`, f.store)
+			return
+		}
 		if p := r.URL.Query().Get("prevIndex"); p != "" && p != strconv.Itoa(f.index) {
 			w.WriteHeader(http.StatusPreconditionFailed)
 			fmt.Fprintf(w, `{"errorCode":101,"message":"Compare failed","cause":"[%s != %d]","index":%d}`, p, f.index, f.store)
@@ -219,4 +224,29 @@ func TestAzureTableWithHTTPClientInAnyOrder(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []string{"application/json;odata=nometadata", "application/json;odata=nometadata"}, accepts)
+}
+
+// CreateOnly with EtcdV2 is etcd's ?prevExist=false: the first create
+// lands, the second is refused, and If-None-Match: *, which etcd ignores,
+// is not sent.
+func TestEtcdV2CreateOnly(t *testing.T) {
+	t.Parallel()
+	f := &fakeEtcd{} // index 0: no key yet
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c := optimist.New(optimist.EtcdV2())
+	doc := map[string]any{"node": map[string]any{"value": "7"}}
+	_, err := c.Put(t.Context(), srv.URL+"/v2/keys/new", doc, nil, optimist.CreateOnly())
+	require.NoError(t, err)
+	_, err = optimist.New(optimist.EtcdV2()).Put(t.Context(), srv.URL+"/v2/keys/new", doc, nil, optimist.CreateOnly())
+	require.ErrorIs(t, err, optimist.ErrPreconditionFailed)
+	require.Equal(t, "7", f.value)
+	require.Equal(t, []string{"application/x-www-form-urlencoded value=7", "application/x-www-form-urlencoded value=7"}, f.bodies)
+
+	_, err = optimist.Update(t.Context(), c, srv.URL+"/v2/keys/new", func(k *etcdKey) error {
+		k.Node.Value += "1"
+		return nil
+	})
+	require.NoError(t, err, "the created key's version is remembered")
+	require.Equal(t, "71", f.value)
 }

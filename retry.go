@@ -101,7 +101,11 @@ func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 		var err error
 		switch r.opts.precondition {
 		case preconditionCreateOnly:
-			r.header.Set("If-None-Match", "*")
+			if r.token.Create != nil {
+				r.createOnly = true
+			} else {
+				r.header.Set("If-None-Match", "*")
+			}
 		case preconditionIfMatch:
 			err = r.setVersion(string(r.opts.ifMatch))
 		case preconditionAuto:

@@ -35,6 +35,10 @@ type VersionToken struct {
 	// carry ("/_rev"), or "". A three-way merge takes that member from the
 	// server's document: it is never merged and never a conflict.
 	Field string
+	// Create, when set, makes a write create-only ([CreateOnly]) the way
+	// the API wants it (etcd's ?prevExist=false), in place of
+	// If-None-Match: *. nil means If-None-Match: *.
+	Create func(w *VersionedWrite) error
 }
 
 // VersionedWrite is the part of a write a [VersionToken] may change.
@@ -182,11 +186,16 @@ func (r *request) setVersion(version string) error {
 // writes r's version into them (unchanged for an ETag, or with no version).
 // header is not changed; a token's changes go to a copy.
 func (r *request) wire(header http.Header) (body []byte, h http.Header, u *url.URL, err error) {
-	if r.token.isETag() || r.version == "" {
+	if !r.createOnly && (r.token.isETag() || r.version == "") {
 		return r.body, header, r.url, nil
 	}
 	w := VersionedWrite{Header: header.Clone(), Query: r.url.Query(), Body: r.body}
-	if err := r.token.Write(&w, r.version); err != nil {
+	if r.createOnly {
+		err = r.token.Create(&w)
+	} else {
+		err = r.token.Write(&w, r.version)
+	}
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("optimist: %s %s: writing version: %w", r.method, redactURL(r.url.String()), err)
 	}
 	u = r.url
