@@ -311,3 +311,23 @@ func azuriteTableTargets(t *testing.T) []target {
 			config: []optimist.Option{optimist.AzureTable(), optimist.WithPreconditionCheck()}},
 	}
 }
+
+// TestEtcdCreateOnly: with EtcdV2, CreateOnly is etcd's ?prevExist=false:
+// the first create lands, a second is refused, and the created key's
+// version is remembered for the next Update.
+func TestEtcdCreateOnly(t *testing.T) {
+	base := serverURL(t, "OPTIMIST_INTEROP_ETCD")
+	u := base + "/v2/keys/interop/create-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	doc := map[string]any{"node": map[string]any{"value": "1"}}
+	c := optimist.New(optimist.EtcdV2())
+	if _, err := c.Put(t.Context(), u, doc, nil, optimist.CreateOnly()); err != nil {
+		t.Fatalf("first create: %v", err)
+	}
+	if _, err := optimist.New(optimist.EtcdV2()).Put(t.Context(), u, doc, nil, optimist.CreateOnly()); !errors.Is(err, optimist.ErrPreconditionFailed) {
+		t.Fatalf("second create: %v, want a 412", err)
+	}
+	got, err := optimist.Update(t.Context(), c, u, func(n *etcdNode) error { n.Node.Value += "2"; return nil })
+	if err != nil || got.Node.Value != "12" {
+		t.Fatalf("update after the create: %q, %v", got.Node.Value, err)
+	}
+}
