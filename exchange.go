@@ -3,14 +3,12 @@ package optimist
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -95,17 +93,14 @@ func (r *request) mergeable() bool {
 	if r.opts.raw {
 		return false
 	}
-	ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
 	if r.method == http.MethodPatch {
+		ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
 		return ct == "application/merge-patch+json"
 	}
-	switch {
-	case ct == "":
-		return len(r.body) > 0 && json.Valid(r.body)
-	case ct == "application/json", strings.HasSuffix(ct, "+json"):
-		return true
+	if r.header.Get("Content-Type") == "" {
+		return len(r.body) > 0 && validJSON(r.body)
 	}
-	return false
+	return isJSON(r.header)
 }
 
 // conditional reports whether the request carries a precondition.
