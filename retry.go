@@ -98,7 +98,6 @@ func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 	if !callerSet {
 		r.header.Del("If-Match")
 		r.header.Del("If-Unmodified-Since")
-		var err error
 		switch r.opts.precondition {
 		case preconditionCreateOnly:
 			if r.token.Create != nil {
@@ -107,20 +106,17 @@ func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 				r.header.Set("If-None-Match", "*")
 			}
 		case preconditionIfMatch:
-			err = r.setVersion(string(r.opts.ifMatch))
+			r.setVersion(string(r.opts.ifMatch))
 		case preconditionAuto:
 			switch {
 			case v.ETag != "":
-				err = r.setVersion(string(v.ETag))
+				r.setVersion(string(v.ETag))
 			case v.LastModified != "":
 				r.header.Set("If-Unmodified-Since", v.LastModified)
 			default:
-				err = fmt.Errorf("%w: %s %s: not read, or forgotten: read it first, use Update, or say IfMatch, CreateOnly or Unconditional",
+				return v, fmt.Errorf("%w: %s %s: not read, or forgotten: read it first, use Update, or say IfMatch, CreateOnly or Unconditional",
 					ErrNoVersion, r.method, redactURL(r.url.String()))
 			}
-		}
-		if err != nil {
-			return v, err
 		}
 	}
 	if m := r.sentVersion(); m != "" && m != v.ETag {
@@ -243,8 +239,7 @@ func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settleme
 func (l *conflictLoop) reread(ctx context.Context) (*Response, error) {
 	sent := l.r.sentVersion()
 	if l.weakPolls > 0 {
-		head := &request{method: http.MethodHead, url: l.r.url, key: l.r.key, header: l.r.rereadHeader(), opts: l.r.opts, token: l.r.token}
-		resp, err := l.c.exchange(ctx, head)
+		resp, err := l.c.exchange(ctx, l.r.readRequest(http.MethodHead))
 		if err != nil || resp.ETag == sent {
 			return resp, err
 		}
@@ -300,9 +295,7 @@ func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) 
 	l.r.header.Del("If-Unmodified-Since")
 	switch lm := theirs.Header.Get("Last-Modified"); {
 	case theirs.ETag != "":
-		if err := l.r.setVersion(string(theirs.ETag)); err != nil {
-			return nil, l.giveUp(nil, "cannot write the version", err)
-		}
+		l.r.setVersion(string(theirs.ETag))
 	case lm != "":
 		l.r.header.Set("If-Unmodified-Since", lm)
 	default:
@@ -344,11 +337,10 @@ func (l *conflictLoop) giveUp(last *StatusError, reason string, cause error) err
 // no-cache, so that a 304 proves the resource is still at known
 // ([Response.Revalidated]) at the cost of no body.
 func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response, error) {
-	h := r.rereadHeader()
-	read := &request{method: http.MethodGet, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token}
+	read := r.readRequest(http.MethodGet)
 	if known != "" && !known.IsWeak() && r.token.isETag() {
-		h.Set("If-None-Match", string(known))
-		h.Set("Cache-Control", "no-cache")
+		read.header.Set("If-None-Match", string(known))
+		read.header.Set("Cache-Control", "no-cache")
 		v, ok := c.recall(read)
 		if !ok || v.ETag != known {
 			v = Version{ETag: known}
@@ -358,15 +350,15 @@ func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response
 	return c.exchange(ctx, read)
 }
 
-// rereadHeader is the header of a read of the resource r writes: r's own,
-// Accept included, without its write headers.
-func (r *request) rereadHeader() http.Header {
+// readRequest is a read (GET or HEAD) of the resource r writes, with r's own
+// header, Accept included, without its write headers.
+func (r *request) readRequest(method string) *request {
 	h := r.header.Clone()
 	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
 		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
 		h.Del(name)
 	}
-	return h
+	return &request{method: method, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token}
 }
 
 func statusOf(err error) int {

@@ -169,17 +169,15 @@ func (c *Client) tokenFor(u *url.URL, o *requestOptions) VersionToken {
 // setVersion makes r carry version through its token. r's body stays the
 // document the write means, and its URL the resource's (the memory's key
 // and the refetch's target): a token's encoding of the version (a body
-// member, a query parameter, a form) is applied on the wire, by wire. A
-// token that refuses the version fails here, before anything is sent.
-func (r *request) setVersion(version string) error {
+// member, a query parameter, a form) is applied on the wire, by wire, so
+// a token that refuses the version fails there, before anything is sent.
+func (r *request) setVersion(version string) {
 	if r.token.isETag() {
 		r.header.Del("If-Unmodified-Since")
 		r.header.Set("If-Match", version)
-		return nil
+		return
 	}
 	r.version = version
-	_, _, _, err := r.wire(r.header)
-	return err
 }
 
 // wire is what r is sent as: its body, header and URL as the version token
