@@ -66,8 +66,8 @@ type Client struct {
 // Authorization, Proxy-Authorization, Cookie or secret header.
 func New(opts ...Option) *Client {
 	c := &Client{
-		conflictAttempts: DefaultConflictAttempts,
-		conflictTimeout:  DefaultConflictTimeout,
+		conflictAttempts: defaultConflictAttempts,
+		conflictTimeout:  defaultConflictTimeout,
 		groupCommit:      true,
 	}
 	for _, opt := range opts {
@@ -75,19 +75,19 @@ func New(opts ...Option) *Client {
 	}
 	c.retryOpts = c.retryOpts.resolved()
 	if c.conflictBackoff == nil {
-		c.conflictBackoff = ExponentialBackoff(DefaultConflictBase, DefaultConflictCap, nil)
+		c.conflictBackoff = ExponentialBackoff(defaultConflictBase, defaultConflictCap, nil)
 	}
 	if c.maxRetryAfter <= 0 {
-		c.maxRetryAfter = DefaultMaxRetryAfter
+		c.maxRetryAfter = defaultMaxRetryAfter
 	}
 	if c.maxBodyBytes <= 0 {
-		c.maxBodyBytes = DefaultMaxBodyBytes
+		c.maxBodyBytes = defaultMaxBodyBytes
 	}
 	if c.memoryEntries <= 0 {
-		c.memoryEntries = DefaultMemoryEntries
+		c.memoryEntries = defaultMemoryEntries
 	}
 	if c.memoryBytes <= 0 {
-		c.memoryBytes = DefaultMemoryBytes
+		c.memoryBytes = defaultMemoryBytes
 	}
 	if c.clockNow == nil {
 		c.clockNow = time.Now

@@ -230,7 +230,7 @@ func (c *Client) readResponse(r *request, resp *http.Response, st *exchangeState
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Attempts: st.attempts, raw: resp, req: r}
 	limit, strict := c.maxBodyBytes, true
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		limit, strict = min(DefaultMaxErrorBodyBytes, c.maxBodyBytes), false
+		limit, strict = min(defaultMaxErrorBodyBytes, c.maxBodyBytes), false
 	}
 	if r.method == http.MethodHead {
 		return out, nil

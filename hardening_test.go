@@ -384,7 +384,7 @@ func BenchmarkMemory(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	st := c.MemoryStats()
-	if st.Bytes > optimist.DefaultMemoryBytes || st.Entries > optimist.DefaultMemoryEntries {
+	if st.Bytes > defaultMemoryBytes || st.Entries > defaultMemoryEntries {
 		b.Fatalf("memory over its bounds: %+v", st)
 	}
 	b.ReportMetric(float64(st.Bytes)/float64(st.Entries), "charged-B/entry")

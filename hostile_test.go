@@ -473,7 +473,7 @@ func TestSilentServerEndsWithContext(t *testing.T) {
 func TestBodyReadStopsAtLimit(t *testing.T) {
 	t.Parallel()
 	declared := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(optimist.DefaultMaxBodyBytes+1))
+		w.Header().Set("Content-Length", strconv.Itoa(defaultMaxBodyBytes+1))
 		w.WriteHeader(http.StatusOK)
 		endlessBody(w, r)
 	}
@@ -515,7 +515,7 @@ func TestErrorBodyIsBounded(t *testing.T) {
 	_, err := c.Get(t.Context(), url, nil)
 	var se *optimist.StatusError
 	require.ErrorAs(t, err, &se)
-	require.Len(t, se.Body, optimist.DefaultMaxErrorBodyBytes)
-	require.LessOrEqual(t, ct.read.Load(), int64(optimist.DefaultMaxErrorBodyBytes+1))
+	require.Len(t, se.Body, defaultMaxErrorBodyBytes)
+	require.LessOrEqual(t, ct.read.Load(), int64(defaultMaxErrorBodyBytes+1))
 	ct.requireAllClosed(t)
 }

@@ -15,11 +15,11 @@ import (
 
 // Defaults of the lock wait (see [WithLockWait]).
 const (
-	// DefaultLockWaitBase and DefaultLockWaitCap shape the wait between
+	// defaultLockWaitBase and defaultLockWaitCap shape the wait between
 	// sends when a lock answer gives no Retry-After and no expiry: full
 	// jitter over min(cap, base·2^(n-1)).
-	DefaultLockWaitBase = time.Second
-	DefaultLockWaitCap  = 16 * time.Second
+	defaultLockWaitBase = time.Second
+	defaultLockWaitCap  = 16 * time.Second
 	// maxLockSends bounds the sends of one request that keeps meeting
 	// locks, whatever the waits.
 	maxLockSends = 100
@@ -30,7 +30,7 @@ type lockConfig struct {
 	maxWait time.Duration
 	codes   map[string]LockKind // caller-added codes, lower-cased
 	onLock  func(LockEvent)
-	backoff Backoff // nil: DefaultLockWaitBase doubling to DefaultLockWaitCap
+	backoff Backoff // nil: defaultLockWaitBase doubling to defaultLockWaitCap
 }
 
 // LockEvent describes one lock answer, for [WithOnLock].
@@ -52,8 +52,8 @@ type LockEvent struct {
 // WithLockWait makes the client wait out locks: a request answered with a
 // lock (see [LockedError]) is sent again, unchanged, after the answer's
 // Retry-After, else until the lock's announced expiry, else after a
-// full-jitter backoff from [DefaultLockWaitBase] doubling to
-// [DefaultLockWaitCap]; all the waits of one request together stay within
+// full-jitter backoff from [defaultLockWaitBase] doubling to
+// [defaultLockWaitCap]; all the waits of one request together stay within
 // max and the context. A Retry-After beyond what is left of max, and a
 // permanent lock, are reported at once. Zero or negative max (the
 // default) reports every lock at once, as Terraform's -lock-timeout=0.
@@ -152,7 +152,7 @@ func (c *Client) lockDelay(lk *LockedError, n int, waited time.Duration) (d time
 	default:
 		backoff := c.locks.backoff
 		if backoff == nil {
-			backoff = ExponentialBackoff(DefaultLockWaitBase, DefaultLockWaitCap, nil)
+			backoff = ExponentialBackoff(defaultLockWaitBase, defaultLockWaitCap, nil)
 		}
 		d = backoff(n)
 	}

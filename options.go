@@ -9,26 +9,26 @@ import (
 
 // Defaults of a [Client] made by [New] with no options.
 const (
-	// DefaultMaxRetries is the number of transport retries after the first
+	// defaultMaxRetries is the number of transport retries after the first
 	// attempt (see [RetryOptions]).
-	DefaultMaxRetries = 4
-	// DefaultRetryBase and DefaultRetryCap shape the transport backoff:
-	// full jitter over min(DefaultRetryCap, DefaultRetryBase·2^(n-1)).
-	DefaultRetryBase = 100 * time.Millisecond
-	DefaultRetryCap  = 5 * time.Second
-	// DefaultMaxRetryAfter is the longest Retry-After the client waits for.
-	DefaultMaxRetryAfter = time.Minute
-	// DefaultMaxBodyBytes is the largest response body the client reads.
-	DefaultMaxBodyBytes = 32 << 20
-	// DefaultMaxErrorBodyBytes is the longest error body kept in a
+	defaultMaxRetries = 4
+	// defaultRetryBase and defaultRetryCap shape the transport backoff:
+	// full jitter over min(defaultRetryCap, defaultRetryBase·2^(n-1)).
+	defaultRetryBase = 100 * time.Millisecond
+	defaultRetryCap  = 5 * time.Second
+	// defaultMaxRetryAfter is the longest Retry-After the client waits for.
+	defaultMaxRetryAfter = time.Minute
+	// defaultMaxBodyBytes is the largest response body the client reads.
+	defaultMaxBodyBytes = 32 << 20
+	// defaultMaxErrorBodyBytes is the longest error body kept in a
 	// [StatusError].
-	DefaultMaxErrorBodyBytes = 64 << 10
-	// DefaultMemoryEntries and DefaultMemoryBytes bound the ETag memory.
-	DefaultMemoryEntries = 10_000
-	DefaultMemoryBytes   = 64 << 20
-	// DefaultConflictAttempts bounds the writes one conflicted call sends.
-	DefaultConflictAttempts = 25
-	// DefaultConflictBase and DefaultConflictCap shape the backoff between
+	defaultMaxErrorBodyBytes = 64 << 10
+	// defaultMemoryEntries and defaultMemoryBytes bound the ETag memory.
+	defaultMemoryEntries = 10_000
+	defaultMemoryBytes   = 64 << 20
+	// defaultConflictAttempts bounds the writes one conflicted call sends.
+	defaultConflictAttempts = 25
+	// defaultConflictBase and defaultConflictCap shape the backoff between
 	// conflict retries: full jitter, a wait drawn from [0, base·2^(n-1))
 	// capped at the cap. A conflict means another writer is between its
 	// read and its write on the same resource; the writers that lose should
@@ -39,10 +39,10 @@ const (
 	// a third of the serial rate; 20 ms keeps it to about 1.2 writes per
 	// update and the highest rate at every writer count. The cap bounds what
 	// one unlucky writer waits.
-	DefaultConflictBase = 20 * time.Millisecond
-	DefaultConflictCap  = 250 * time.Millisecond
-	// DefaultConflictTimeout bounds the total time of one conflicted call.
-	DefaultConflictTimeout = 30 * time.Second
+	defaultConflictBase = 20 * time.Millisecond
+	defaultConflictCap  = 250 * time.Millisecond
+	// defaultConflictTimeout bounds the total time of one conflicted call.
+	defaultConflictTimeout = 30 * time.Second
 )
 
 // Option configures a [Client].
@@ -64,17 +64,17 @@ func WithHTTPClient(hc *http.Client) Option {
 // idempotent, it is conditional, or it carries an Idempotency-Key.
 type RetryOptions struct {
 	// MaxRetries is how many times a request is sent again after its first
-	// try. Zero means [DefaultMaxRetries]; a negative value means no
+	// try. Zero means [defaultMaxRetries]; a negative value means no
 	// transport retries.
 	MaxRetries int
 	// Backoff is the wait before each retry. nil means
-	// [ExponentialBackoff] of [DefaultRetryBase] and [DefaultRetryCap]. A
+	// [ExponentialBackoff] of [defaultRetryBase] and [defaultRetryCap]. A
 	// server's Retry-After lengthens the wait, never shortens it.
 	Backoff Backoff
 	// MaxRetryAfter is the longest Retry-After the client waits for; a
 	// server asking for more gets an error matching
 	// [ErrRetryAfterTooLong] instead of a wait. Zero or negative means
-	// [DefaultMaxRetryAfter].
+	// [defaultMaxRetryAfter].
 	MaxRetryAfter time.Duration
 	// StatusCodes are the statuses retried. nil means
 	// [DefaultRetryStatusCodes]; an empty, non-nil list retries no status.
@@ -106,14 +106,14 @@ func WithRetry(o RetryOptions) Option {
 
 // WithMaxBodyBytes sets the largest response body the client reads; a
 // longer one is an error matching [ErrBodyTooLarge]. Zero or negative
-// means [DefaultMaxBodyBytes].
+// means [defaultMaxBodyBytes].
 func WithMaxBodyBytes(n int64) Option {
 	return func(c *Client) { c.maxBodyBytes = n }
 }
 
 // WithMemoryLimits bounds the ETag memory by number of resources and total
 // bytes; the least recently used are forgotten first. Zero or negative
-// values mean [DefaultMemoryEntries] and [DefaultMemoryBytes].
+// values mean [defaultMemoryEntries] and [defaultMemoryBytes].
 func WithMemoryLimits(entries int, bytes int64) Option {
 	return func(c *Client) { c.memoryEntries, c.memoryBytes = entries, bytes }
 }
@@ -126,8 +126,8 @@ func WithResolver(r Resolver) Option {
 
 // WithConflictRetries bounds one conflicted write: at most attempts writes
 // in at most timeout, waiting per backoff between them. Zero values keep
-// the defaults ([DefaultConflictAttempts], [DefaultConflictTimeout], and
-// full jitter over [DefaultConflictBase] doubling to [DefaultConflictCap]).
+// the defaults ([defaultConflictAttempts], [defaultConflictTimeout], and
+// full jitter over [defaultConflictBase] doubling to [defaultConflictCap]).
 func WithConflictRetries(attempts int, timeout time.Duration, backoff Backoff) Option {
 	return func(c *Client) {
 		if attempts > 0 {

@@ -111,7 +111,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		{"RFC 850", at.Format("Monday, 02-Jan-06 15:04:05 GMT"), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
 		{"asctime", at.Format(time.ANSIC), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
 		{"clamped", "3600", []optimist.Option{optimist.WithRetry(optimist.RetryOptions{MaxRetryAfter: 5 * time.Second})}, repeat(5*time.Second, 3)},
-		{"default clamp", "86400", nil, repeat(optimist.DefaultMaxRetryAfter, 3)},
+		{"default clamp", "86400", nil, repeat(defaultMaxRetryAfter, 3)},
 		{"raised floor", "0", []optimist.Option{optimist.WithPolling(optimist.PollOptions{MinInterval: time.Second})}, repeat(time.Second, 3)},
 	}
 	for _, tt := range tests {

@@ -292,7 +292,7 @@ func (p prober) write(ctx context.Context, u *url.URL, body []byte, contentType 
 	if err != nil {
 		return PreconditionUnknown, 0, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, DefaultMaxErrorBodyBytes))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, defaultMaxErrorBodyBytes))
 	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusConflict:
@@ -349,8 +349,8 @@ func pastETag(tag ETag) (ETag, bool) {
 
 // probeStatusError is the error for the probe GET's non-2xx answer.
 func probeStatusError(method string, u *url.URL, resp *http.Response, body []byte) error {
-	if int64(len(body)) > DefaultMaxErrorBodyBytes {
-		body = body[:DefaultMaxErrorBodyBytes]
+	if int64(len(body)) > defaultMaxErrorBodyBytes {
+		body = body[:defaultMaxErrorBodyBytes]
 	}
 	e := &StatusError{
 		Method: method, URL: redactURL(u.String()), StatusCode: resp.StatusCode,

@@ -93,15 +93,15 @@ type RetryEvent struct {
 func (o RetryOptions) resolved() RetryOptions {
 	switch {
 	case o.MaxRetries == 0:
-		o.MaxRetries = DefaultMaxRetries
+		o.MaxRetries = defaultMaxRetries
 	case o.MaxRetries < 0:
 		o.MaxRetries = 0
 	}
 	if o.Backoff == nil {
-		o.Backoff = ExponentialBackoff(DefaultRetryBase, DefaultRetryCap, nil)
+		o.Backoff = ExponentialBackoff(defaultRetryBase, defaultRetryCap, nil)
 	}
 	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = DefaultMaxRetryAfter
+		o.MaxRetryAfter = defaultMaxRetryAfter
 	}
 	if o.ShouldRetry == nil {
 		codes := o.StatusCodes
