@@ -71,7 +71,7 @@ func TestUpdateBytesUnderContention(t *testing.T) {
 	store, url := newTextStore(t, "text/calendar; charset=utf-8", calendar)
 	const writers = 8
 	errs := runWriters(writers, func(i int) error {
-		c := optimist.New(optimist.WithConflictRetries(100, time.Minute, func(int) time.Duration { return 0 }))
+		c := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Attempts: 100, Timeout: time.Minute, Backoff: func(int) time.Duration { return 0 }}))
 		_, err := c.UpdateBytes(t.Context(), url, func(cur []byte) ([]byte, error) {
 			line := fmt.Sprintf("ATTENDEE:mailto:w%d@example.com\r\n", i)
 			return bytes.Replace(cur, []byte("END:VEVENT"), []byte(line+"END:VEVENT"), 1), nil

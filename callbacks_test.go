@@ -287,7 +287,7 @@ func TestCallbackResumeReattaches(t *testing.T) {
 	s := newServer(t, mock.WithJobPolls(100), mock.WithCallbacks(swSecret))
 	h := newHooks(t)
 	first := newClient(s)
-	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.NoWait(),
+	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.FollowOperation(false),
 		h.cb.Attach(optimist.CallbackInBody("callbackUrl")))
 	require.NoError(t, err)
 	op, err := first.Operation(resp)
@@ -331,7 +331,7 @@ func TestCallbackPlacement(t *testing.T) {
 			t.Parallel()
 			s := newScript(t, accepted(), step{status: http.StatusOK, body: `{"status":"Succeeded"}`})
 			c := optimist.New(newFakeClock().option())
-			req, err := http.NewRequestWithContext(optimist.WithOptions(t.Context(), optimist.Wait(),
+			req, err := http.NewRequestWithContext(optimist.NewContext(t.Context(), optimist.FollowOperation(true),
 				optimist.Unconditional(), h.cb.Attach(tt.at)), tt.method, s.URL+"/ops/start?a=1", nil)
 			require.NoError(t, err)
 			resp, err := c.Do(req)

@@ -52,7 +52,7 @@ func CallbackInHeader(name string) CallbackPlacement { return CallbackPlacement{
 // comes before the 202 Accepted counts. [Operation.Wait] then ends on a
 // verified callback as on a poll (see there). Given to
 // [Client.ResumeOperation], it listens again for the callback the resumed
-// operation expects; at is then not used. With [NoWait], it listens while
+// operation expects; at is then not used. With [FollowOperation](false), it listens while
 // the request is in flight and then while [Operation.Wait] runs: a
 // delivery in between is missed, and the next poll tells instead. A
 // delivery that asks for a poll gets one at once, whatever

@@ -37,7 +37,7 @@ type Client struct {
 	conflictAttempts int
 	conflictTimeout  time.Duration
 	conflictBackoff  Backoff
-	onConflict       func(ConflictEvent)
+	onConflict       func(*Conflict, error)
 	logger           *slog.Logger
 	clockNow         func() time.Time
 	sleep            func(ctx context.Context, d time.Duration) error
@@ -65,13 +65,15 @@ type Client struct {
 // a redirect to another origin (scheme, host and port) carries no
 // Authorization, Proxy-Authorization, Cookie or secret header.
 func New(opts ...Option) *Client {
-	c := &Client{
-		conflictAttempts: defaultConflictAttempts,
-		conflictTimeout:  defaultConflictTimeout,
-		groupCommit:      true,
-	}
+	c := &Client{groupCommit: true}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if c.conflictAttempts <= 0 {
+		c.conflictAttempts = defaultConflictAttempts
+	}
+	if c.conflictTimeout <= 0 {
+		c.conflictTimeout = defaultConflictTimeout
 	}
 	c.retryOpts = c.retryOpts.resolved()
 	if c.conflictBackoff == nil {
@@ -243,7 +245,7 @@ func (c *Client) sendJSON(ctx context.Context, method, url string, in, out any, 
 // Like [http.Client.Do], it returns a non-2xx answer as a response, not an
 // error. Its signature is that of the HttpRequestDoer interface generated
 // API clients accept. Request options travel in req's context; see
-// [WithOptions]. A precondition header set on req is sent as it is; a
+// [NewContext]. A precondition header set on req is sent as it is; a
 // write without one carries the remembered version through the client's
 // [VersionToken], as [Client.Put] does, and fails with [ErrNoVersion] when
 // none is known. Do adds no If-None-Match of its own: a 304 answer to the

@@ -58,7 +58,7 @@ func TestContendedUpdateLosesNothing(t *testing.T) {
 				if !shared {
 					// 32 separate writers on one hot document under -race and
 					// a loaded machine: allow more than the default attempts.
-					c = newClient(s, optimist.WithConflictRetries(500, time.Minute, nil))
+					c = newClient(s, optimist.WithConflicts(optimist.ConflictOptions{Attempts: 500, Timeout: time.Minute}))
 				}
 				for range increments {
 					if _, err := optimist.Update(t.Context(), c, url, func(v *counter) error {
@@ -172,12 +172,15 @@ func atoi(t *testing.T, raw json.RawMessage) int {
 
 func TestTrueConflictNamesThePath(t *testing.T) {
 	t.Parallel()
-	var events []optimist.ConflictEvent
+	type seen struct {
+		conflict optimist.Conflict
+		err      error
+	}
+	var events []seen
 	s := newServer(t)
 	url := seed(t, s, "/docs/t", `{"title":"base","count":1}`)
-	c := newClient(s, optimist.WithResolver(optimist.Fail), optimist.WithOnConflict(func(e optimist.ConflictEvent) {
-		events = append(events, e)
-	}))
+	c := newClient(s, optimist.WithConflicts(optimist.ConflictOptions{Resolver: optimist.Fail,
+		OnConflict: func(cf *optimist.Conflict, err error) { events = append(events, seen{*cf, err}) }}))
 	_, err := c.Get(t.Context(), url, nil)
 	require.NoError(t, err)
 	_, err = newClient(s).Put(t.Context(), url, json.RawMessage(`{"title":"theirs","count":1}`), nil, optimist.Unconditional())
@@ -191,8 +194,12 @@ func TestTrueConflictNamesThePath(t *testing.T) {
 	require.Equal(t, `"ours"`, string(mce.Conflicts[0].Ours))
 	require.Equal(t, `"theirs"`, string(mce.Conflicts[0].Theirs))
 	require.Len(t, events, 1)
-	require.Equal(t, 1, events[0].Attempt)
-	require.Equal(t, []string{"/title"}, events[0].Paths)
+	require.Equal(t, 1, events[0].conflict.Attempt)
+	require.Equal(t, http.StatusPreconditionFailed, events[0].conflict.StatusCode)
+	require.Equal(t, `{"title":"theirs","count":1}`, string(events[0].conflict.Theirs))
+	var seenMCE *optimist.MergeConflictError
+	require.ErrorAs(t, events[0].err, &seenMCE)
+	require.Equal(t, "/title", seenMCE.Conflicts[0].Pointer)
 }
 
 // A write whose answer was lost, re-sent and refused with 412, may or may
@@ -264,7 +271,7 @@ func TestWeakETagRefusedUntilBound(t *testing.T) {
 	clock := &mockClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	var waits []time.Duration
 	c := newClient(s,
-		optimist.WithConflictRetries(2, time.Second, func(int) time.Duration { return 100 * time.Millisecond }),
+		optimist.WithConflicts(optimist.ConflictOptions{Attempts: 2, Timeout: time.Second, Backoff: func(int) time.Duration { return 100 * time.Millisecond }}),
 		optimist.WithClock(clock.Now, func(ctx context.Context, d time.Duration) error {
 			waits = append(waits, d)
 			clock.Advance(d)
@@ -324,7 +331,7 @@ func TestWeakETagTurnsStrong(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent) // no ETag on PUT answers
 		}
 	})
-	c := optimist.New(optimist.WithConflictRetries(2, time.Minute, func(int) time.Duration { return 0 }))
+	c := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Attempts: 2, Timeout: time.Minute, Backoff: func(int) time.Duration { return 0 }}))
 	_, err := c.Get(t.Context(), ts.URL+"/d", nil)
 	require.NoError(t, err)
 	_, err = c.Put(t.Context(), ts.URL+"/d", doc{Title: "t", Count: 2}, nil)
@@ -395,7 +402,7 @@ func TestConflictBoundedByAttempts(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusConflict)
 	})
-	c := optimist.New(optimist.WithConflictRetries(5, 0, func(int) time.Duration { return 0 }))
+	c := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Attempts: 5, Backoff: func(int) time.Duration { return 0 }}))
 	_, err := c.Get(t.Context(), ts.URL+"/busy", nil)
 	require.NoError(t, err)
 	_, err = c.Put(t.Context(), ts.URL+"/busy", map[string]any{"v": 1, "mine": true}, nil)

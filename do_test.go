@@ -22,7 +22,7 @@ func TestDoHandsOverTheLastConflictAnswer(t *testing.T) {
 	t.Parallel()
 	put := func(t *testing.T, c *optimist.Client, url string, opts ...optimist.RequestOption) (*http.Response, error) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(optimist.WithOptions(t.Context(), opts...), http.MethodPut, url,
+		req, err := http.NewRequestWithContext(optimist.NewContext(t.Context(), opts...), http.MethodPut, url,
 			strings.NewReader(`{"title":"ours","count":1}`))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
@@ -45,7 +45,7 @@ func TestDoHandsOverTheLastConflictAnswer(t *testing.T) {
 			}
 			s.conflict = func(w http.ResponseWriter, _ *fakeStore) { w.WriteHeader(http.StatusConflict) }
 		})
-		c := optimist.New(optimist.WithConflictRetries(3, 0, func(int) time.Duration { return 0 }))
+		c := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Attempts: 3, Backoff: func(int) time.Duration { return 0 }}))
 		_, err := c.Get(t.Context(), url, nil)
 		require.NoError(t, err)
 		resp, err := put(t, c, url, optimist.Resolve(optimist.OursWins))

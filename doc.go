@@ -29,11 +29,11 @@
 //
 // What the client remembers is decided by one set of rules (state.go): an
 // error body is never a document; a write answer is one only when its
-// Content-Location names the target ([WithRepresentationAnswers] says an
+// Content-Location names the target ([MemoryOptions].RepresentationAnswers says an
 // API always answers so), else the document is what was written; records
 // are kept per credentials and Vary headers; members the server owns
-// ([WithServerMembers]) are never written back. The memory is bounded (see
-// [WithMemoryLimits]) and forgets a resource on DELETE, 404 and 410.
+// ([MemoryOptions].ServerMembers) are never written back. The memory is bounded (see
+// [MemoryOptions]) and forgets a resource on DELETE, 404 and 410.
 // [Client.Remembered] and [Client.Forget] inspect and clear it.
 //
 // # Conflicts
@@ -43,7 +43,7 @@
 // If-None-Match: a 304 proves the refusal was no version conflict), asks a
 // [Resolver] what to write, and writes
 // that conditionally on the new ETag, with a jittered backoff between
-// attempts, until a write lands or the bound set by [WithConflictRetries]
+// attempts, until a write lands or the bound set by [ConflictOptions]
 // or the context is reached. The default resolver, [ThreeWayMerge], applies
 // the caller's change (from the remembered base to the document written)
 // onto the server's document with [Merge]; members both sides changed
@@ -93,7 +93,7 @@
 //
 // A request answered 202 Accepted is followed to the operation's end: the
 // client polls the status URL the answer names, honouring Retry-After, and
-// returns the final result. [NoWait] returns the 202 instead, and
+// returns the final result. [FollowOperation](false) returns the 202 instead, and
 // [Client.Operation] and [Client.ResumeOperation] (from an
 // [Operation.ResumeToken]) give a handle to poll later; [PollOptions] set
 // the waits. A [Callbacks] handler, attached to a request, lets a verified
@@ -118,7 +118,7 @@
 // locked, leased or busy with another operation (Azure's LeaseIdMissing
 // or AnotherOperationInProgress, a WebDAV lock-token-submitted, ...), is
 // no version conflict: it is never merged over, and comes back as a
-// [*LockedError] matching [ErrLocked]. [WithLockWait] waits it out and
+// [*LockedError] matching [ErrLocked]. [LockOptions].MaxWait waits it out and
 // sends the same request again. [Client.WithLock] holds a lock itself
 // ([WebDAVLock], [AzureLease], or any [LockSpec]): the writes made inside
 // carry its token, and it is renewed in the background and released at
@@ -138,7 +138,7 @@
 // [Client.Do] has the signature of the HttpRequestDoer interface that
 // generated API clients accept, so such a client gets the same ETag memory,
 // conditional writes and retries; request options travel in the request's
-// context ([WithOptions]). For SDKs that take an *http.Client or an
+// context ([NewContext]). For SDKs that take an *http.Client or an
 // http.RoundTripper instead, [Client.StandardClient] and
 // [Client.RoundTripper] send through Do.
 //

@@ -351,7 +351,7 @@ const (
 	// LockPermanent is a lock that waiting does not end, such as a
 	// read-only management lock (Azure ScopeLocked) or an immutable blob
 	// (BlobImmutableDueToPolicy); name others, such as an S3 Object Lock
-	// answer, with [WithLockCodes]. It is reported at once.
+	// answer, with [LockOptions].Codes. It is reported at once.
 	LockPermanent
 )
 
@@ -369,7 +369,7 @@ func (k LockKind) String() string {
 }
 
 // LockedError is returned when a request met a lock: the server's answer
-// says the resource is locked (see [WithLockWait] for waiting it out), or
+// says the resource is locked (see [LockOptions].MaxWait for waiting it out), or
 // a lock held with [Client.WithLock] was lost. It matches [ErrLocked],
 // never [ErrConflict]; Unwrap gives the answer's [*StatusError] (which
 // then does not match ErrConflict either) or, for a lost lock, the cause.

@@ -27,7 +27,7 @@ func ExampleUpdate_groupCommit() {
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				ctx := optimist.WithOptions(context.Background(), optimist.Header("Authorization", "Bearer alice"))
+				ctx := optimist.NewContext(context.Background(), optimist.Header("Authorization", "Bearer alice"))
 				_, err := optimist.Update(ctx, c, url, func(v *Counter) error {
 					v.Count++
 					return nil

@@ -46,17 +46,17 @@ func ExampleClient_WithLock() {
 	// <nil> {"status":"final","pages":3}
 }
 
-// WithLockWait waits out a lock, here an operation in progress that asks
-// for a second, and sends the very same write again.
-func ExampleWithLockWait() {
+// LockOptions.MaxWait waits out a lock, here an operation in progress that
+// asks for a second, and sends the very same write again.
+func ExampleWithLocks() {
 	s := mock.NewServer()
 	defer s.Close()
 	_ = s.Seed("/clusters/7", []byte(`{"nodes":3}`))
 	ctx := context.Background()
 	var waits []time.Duration
 	c := optimist.New(
-		optimist.WithLockWait(time.Minute),
-		optimist.WithOnLock(func(e optimist.LockEvent) { waits = append(waits, e.Wait) }),
+		optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute,
+			OnLock: func(e optimist.LockEvent) { waits = append(waits, e.Wait) }}),
 		optimist.WithClock(nil, func(ctx context.Context, d time.Duration) error {
 			s.Unlock("/clusters/7") // the other operation ends while we wait
 			return ctx.Err()

@@ -42,7 +42,7 @@ func ExampleClient_ResumeOperation() {
 
 	c := optimist.New()
 	job := map[string]any{"result": map[string]int{"rows": 1200}}
-	resp, err := c.Post(ctx, srv.URL+"/jobs", job, nil, optimist.NoWait())
+	resp, err := c.Post(ctx, srv.URL+"/jobs", job, nil, optimist.FollowOperation(false))
 	if err != nil {
 		panic(err)
 	}

@@ -130,7 +130,7 @@ func ExampleMergeWith() {
 			return json.RawMessage(strconv.Itoa(t + o - b)), true, nil
 		},
 	})
-	alice, bob := optimist.New(optimist.WithResolver(sum)), optimist.New()
+	alice, bob := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Resolver: sum})), optimist.New()
 	_, _ = alice.Get(ctx, srv.URL+"/carts/7", nil)
 	_, _ = bob.Get(ctx, srv.URL+"/carts/7", nil)
 	_, _ = bob.Put(ctx, srv.URL+"/carts/7", json.RawMessage(`{"items":5,"note":""}`), nil)          // +2

@@ -94,7 +94,7 @@ const (
 // token query parameter, and ctx carrying an Authorization header.
 func withCredentials(ctx context.Context, rawURL string) (context.Context, string) {
 	u := strings.Replace(rawURL, "http://", "http://"+userinfoToken+":"+userinfoToken+"@", 1)
-	ctx = optimist.WithOptions(ctx, optimist.Header("Authorization", "Bearer "+headerToken))
+	ctx = optimist.NewContext(ctx, optimist.Header("Authorization", "Bearer "+headerToken))
 	return ctx, u + "?access_token=" + queryToken
 }
 
@@ -117,7 +117,7 @@ func faultClient(hc *http.Client, sl *sleeper, logger *slog.Logger) *optimist.Cl
 		optimist.WithHTTPClient(hc),
 		optimist.WithIdempotencyKeys(),
 		optimist.WithRetry(optimist.RetryOptions{MaxRetries: 30}),
-		optimist.WithConflictRetries(500, time.Hour, nil),
+		optimist.WithConflicts(optimist.ConflictOptions{Attempts: 500, Timeout: time.Hour}),
 		optimist.WithClock(nil, sl.sleep),
 		optimist.WithLogger(logger),
 	)

@@ -187,7 +187,7 @@ func batchContext(batch []*pendingUpdate) (context.Context, context.CancelFunc) 
 // compared (a version token, a progress hook, a callback). Two updates
 // share a key only when their requests would be identical apart from the
 // body: the same URL as given (user information included), and request
-// options, those of ctx ([WithOptions]) included, of the same effect:
+// options, those of ctx ([NewContext]) included, of the same effect:
 // every header they set, credentials among them (a stricter notion of who
 // is asking than resourceKey's, which looks at credentials alone), the
 // precondition and whether a 202 is waited for. A Resolve option is not

@@ -106,7 +106,7 @@ func TestGroupCommitKeepsCredentialsApart(t *testing.T) {
 	c := New(WithHTTPClient(ts.Client()))
 	ev := watchQueue(c)
 	as := func(user string) context.Context {
-		return WithOptions(t.Context(), Header("Authorization", "Bearer "+user))
+		return NewContext(t.Context(), Header("Authorization", "Bearer "+user))
 	}
 
 	// bob's first write is in flight; his second update queues behind it

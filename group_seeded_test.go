@@ -61,7 +61,7 @@ func TestGroupCommitSeededCallers(t *testing.T) {
 	var jitterMu sync.Mutex
 	jitter := func(n int64) int64 { jitterMu.Lock(); defer jitterMu.Unlock(); return rng.Int64N(n) }
 	c := New(WithHTTPClient(ts.Client()),
-		WithConflictRetries(200, time.Minute, ExponentialBackoff(time.Millisecond, 8*time.Millisecond, jitter)))
+		WithConflicts(ConflictOptions{Attempts: 200, Timeout: time.Minute, Backoff: ExponentialBackoff(time.Millisecond, 8*time.Millisecond, jitter)}))
 
 	start := make(chan struct{})
 	errs := make([]error, callers)
@@ -70,7 +70,7 @@ func TestGroupCommitSeededCallers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx := WithOptions(context.WithoutCancel(t.Context()), Header("Authorization", token(i)))
+			ctx := NewContext(context.WithoutCancel(t.Context()), Header("Authorization", token(i)))
 			<-start
 			var opts []RequestOption
 			if set := optionSet(i); set != "" {

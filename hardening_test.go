@@ -335,7 +335,7 @@ func TestMemoryBoundWithManyURLs(t *testing.T) {
 		maxBytes   = 1 << 20
 	)
 	c := optimist.New(optimist.WithHTTPClient(&http.Client{Transport: cannedTransport{}}),
-		optimist.WithMemoryLimits(maxEntries, maxBytes))
+		optimist.WithMemory(optimist.MemoryOptions{Entries: maxEntries, Bytes: maxBytes}))
 	for i := range urls {
 		_, err := c.Get(t.Context(), "http://api.example/items/"+strconv.Itoa(i), nil)
 		require.NoError(t, err)

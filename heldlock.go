@@ -53,7 +53,7 @@ type LockSpec interface {
 const releaseTimeout = 30 * time.Second
 
 // WithLock takes a lock on the resource at url as spec says, waiting for
-// a lock another client holds as [WithLockWait] allows, and calls fn. The
+// a lock another client holds as [LockOptions].MaxWait allows, and calls fn. The
 // lock's token goes on every write fn makes to url through c with the
 // context fn is given (PUT, PATCH, DELETE, POST, and the requests of
 // [Client.Do]). The lock is renewed in the background when a third of its

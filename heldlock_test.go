@@ -199,8 +199,8 @@ func TestWithLockLostCancelsFunction(t *testing.T) {
 }
 
 // TestWithLockWaitsForAnotherHolder: a lock another client holds is
-// waited out (WithLockWait) before WithLock acquires; without
-// WithLockWait it is reported at once.
+// waited out (LockOptions.MaxWait) before WithLock acquires; without
+// LockOptions.MaxWait it is reported at once.
 func TestWithLockWaitsForAnotherHolder(t *testing.T) {
 	t.Parallel()
 	for _, tt := range lockFlows() {
@@ -226,7 +226,7 @@ func TestWithLockWaitsForAnotherHolder(t *testing.T) {
 					return ctx.Err()
 				})}
 				if wait {
-					opts = append(opts, optimist.WithLockWait(time.Minute))
+					opts = append(opts, optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute}))
 				}
 				c := newClient(s, opts...)
 				ran := false
@@ -273,7 +273,7 @@ func TestLockWaitForMockWindows(t *testing.T) {
 			s := newServer(t, mock.WithClock(clock.Now))
 			url := seed(t, s, "/b", `{"n":1}`)
 			var waits []time.Duration
-			c := newClient(s, optimist.WithLockWait(time.Hour), optimist.WithClock(clock.Now, func(ctx context.Context, d time.Duration) error {
+			c := newClient(s, optimist.WithLocks(optimist.LockOptions{MaxWait: time.Hour}), optimist.WithClock(clock.Now, func(ctx context.Context, d time.Duration) error {
 				waits = append(waits, d)
 				clock.Advance(d)
 				return ctx.Err()

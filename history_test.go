@@ -88,7 +88,7 @@ func runHistory(t testing.TB, seed int64, shared bool) ([]historyOp, []string) {
 	newC := func() *optimist.Client {
 		c := optimist.New(
 			optimist.WithRetry(optimist.RetryOptions{MaxRetries: 30}),
-			optimist.WithConflictRetries(1000, time.Hour, nil),
+			optimist.WithConflicts(optimist.ConflictOptions{Attempts: 1000, Timeout: time.Hour}),
 			optimist.WithClock(nil, sl.sleep),
 		)
 		t.Cleanup(c.CloseIdleConnections)

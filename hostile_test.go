@@ -397,7 +397,7 @@ func TestConflictForeverIsBounded(t *testing.T) {
 				_, _ = io.WriteString(w, `{"n":-1}`)
 			})
 			sl := new(sleeper)
-			c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithConflictRetries(tt.attempts, time.Hour, nil))
+			c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithConflicts(optimist.ConflictOptions{Attempts: tt.attempts, Timeout: time.Hour}))
 			t.Cleanup(c.CloseIdleConnections)
 			_, err := optimist.Update(ctx, c, url+"/c", func(v *counter) error { v.N++; return nil })
 			require.ErrorIs(t, err, tt.want)

@@ -133,7 +133,7 @@ func TestLockAzureLeaseIDMissing(t *testing.T) {
 
 // TestLockOperationInProgress: Azure Resource Manager's 409
 // AnotherOperationInProgress is reported at once by default, and with
-// WithLockWait waited out (full jitter from 1 s) and the same write sent
+// LockOptions.MaxWait waited out (full jitter from 1 s) and the same write sent
 // again, unmerged.
 func TestLockOperationInProgress(t *testing.T) {
 	t.Parallel()
@@ -156,8 +156,8 @@ func TestLockOperationInProgress(t *testing.T) {
 		s := newLockedServer(t, `{"n":1}`, lockedUntil(2, http.StatusConflict, h, body))
 		sl := new(sleeper)
 		var events []optimist.LockEvent
-		c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLockWait(time.Minute),
-			optimist.WithOnLock(func(e optimist.LockEvent) { events = append(events, e) }))
+		c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute,
+			OnLock: func(e optimist.LockEvent) { events = append(events, e) }}))
 		t.Cleanup(c.CloseIdleConnections)
 		require.NoError(t, putAfterGet(t.Context(), c, s.URL))
 		puts, gets := s.counts()
@@ -176,7 +176,7 @@ func TestLockOperationInProgress(t *testing.T) {
 
 // TestLockRetryAfter: a 409 "locked" with Retry-After: 2 waited 2 s and
 // returned the 409 without sending again. It is reported at once with no
-// wait by default; with WithLockWait it waits 2 s and sends again.
+// wait by default; with LockOptions.MaxWait it waits 2 s and sends again.
 func TestLockRetryAfter(t *testing.T) {
 	t.Parallel()
 	h := http.Header{"Retry-After": {"2"}, "Content-Type": {"application/json"}}
@@ -188,8 +188,8 @@ func TestLockRetryAfter(t *testing.T) {
 		waits []time.Duration
 	}{
 		{name: "reported", puts: 1},
-		{name: "waited", opts: []optimist.Option{optimist.WithLockWait(10 * time.Second)}, puts: 2, waits: []time.Duration{2 * time.Second}},
-		{name: "longer than allowed", opts: []optimist.Option{optimist.WithLockWait(time.Second)}, puts: 1},
+		{name: "waited", opts: []optimist.Option{optimist.WithLocks(optimist.LockOptions{MaxWait: 10 * time.Second})}, puts: 2, waits: []time.Duration{2 * time.Second}},
+		{name: "longer than allowed", opts: []optimist.Option{optimist.WithLocks(optimist.LockOptions{MaxWait: time.Second})}, puts: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +285,7 @@ func TestLockPermanentIsNotWaited(t *testing.T) {
 	body := `{"error":{"code":"ScopeLocked","message":"read-only lock"}}`
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, http.Header{"Content-Type": {"application/json"}}, body))
 	sl := new(sleeper)
-	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLockWait(time.Hour))
+	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLocks(optimist.LockOptions{MaxWait: time.Hour}))
 	t.Cleanup(c.CloseIdleConnections)
 	requireLocked(t, putAfterGet(t.Context(), c, s.URL), optimist.LockPermanent, "ScopeLocked")
 	puts, _ := s.counts()
@@ -298,7 +298,7 @@ func TestLockCallerCodes(t *testing.T) {
 	t.Parallel()
 	body := `{"code":"DocumentCheckedOut"}`
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, http.Header{"Content-Type": {"application/json"}}, body))
-	c := optimist.New(optimist.WithLockCodes(optimist.LockLease, "documentcheckedout"))
+	c := optimist.New(optimist.WithLocks(optimist.LockOptions{Codes: map[string]optimist.LockKind{"documentcheckedout": optimist.LockLease}}))
 	t.Cleanup(c.CloseIdleConnections)
 	requireLocked(t, putAfterGet(t.Context(), c, s.URL), optimist.LockLease, "DocumentCheckedOut")
 }
@@ -310,7 +310,7 @@ func TestLockWaitIsBoundedByMax(t *testing.T) {
 	body := `{"error":{"code":"AnotherOperationInProgress"}}`
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, http.Header{"Content-Type": {"application/json"}}, body))
 	sl := new(sleeper)
-	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLockWait(20*time.Second))
+	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLocks(optimist.LockOptions{MaxWait: 20*time.Second}))
 	t.Cleanup(c.CloseIdleConnections)
 	lk := requireLocked(t, putAfterGet(t.Context(), c, s.URL), optimist.LockTransient, "AnotherOperationInProgress")
 	var total time.Duration
@@ -330,7 +330,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	body := `{"error":{"code":"AnotherOperationInProgress"}}`
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, http.Header{"Content-Type": {"application/json"}}, body))
 	ctx, cancel := context.WithCancel(t.Context())
-	c := optimist.New(optimist.WithLockWait(time.Hour), optimist.WithClock(nil, func(ctx context.Context, _ time.Duration) error {
+	c := optimist.New(optimist.WithLocks(optimist.LockOptions{MaxWait: time.Hour}), optimist.WithClock(nil, func(ctx context.Context, _ time.Duration) error {
 		cancel()
 		return ctx.Err()
 	}))
@@ -409,7 +409,7 @@ func TestLockIsLogged(t *testing.T) {
 	h := http.Header{"Retry-After": {"1"}, "X-Ms-Error-Code": {"AnotherOperationInProgress"}}
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, h, ""))
 	logger, logs := debugLogger()
-	c := optimist.New(optimist.WithLogger(logger), optimist.WithLockWait(time.Second), optimist.WithClock(nil, new(sleeper).sleep))
+	c := optimist.New(optimist.WithLogger(logger), optimist.WithLocks(optimist.LockOptions{MaxWait: time.Second}), optimist.WithClock(nil, new(sleeper).sleep))
 	t.Cleanup(c.CloseIdleConnections)
 	require.ErrorIs(t, putAfterGet(t.Context(), c, s.URL), optimist.ErrLocked)
 	out := logs.String()

@@ -9,11 +9,11 @@ import (
 )
 
 // Waiting out a lock. A lock answer is reported at once as a
-// [*LockedError], or, with [WithLockWait], waited out and the very same
+// [*LockedError], or, with [LockOptions].MaxWait, waited out and the very same
 // request sent again: a lock never makes the client merge or rewrite what
 // it sends.
 
-// Defaults of the lock wait (see [WithLockWait]).
+// Defaults of the lock wait (see [LockOptions].MaxWait).
 const (
 	// defaultLockWaitBase and defaultLockWaitCap shape the wait between
 	// sends when a lock answer gives no Retry-After and no expiry: full
@@ -33,7 +33,7 @@ type lockConfig struct {
 	backoff Backoff // nil: defaultLockWaitBase doubling to defaultLockWaitCap
 }
 
-// LockEvent describes one lock answer, for [WithOnLock].
+// LockEvent describes one lock answer, for [LockOptions].OnLock.
 type LockEvent struct {
 	// Method and URL identify the request.
 	Method, URL string
@@ -49,39 +49,42 @@ type LockEvent struct {
 	Wait time.Duration
 }
 
-// WithLockWait makes the client wait out locks: a request answered with a
-// lock (see [LockedError]) is sent again, unchanged, after the answer's
-// Retry-After, else until the lock's announced expiry, else after a
-// full-jitter backoff from [defaultLockWaitBase] doubling to
-// [defaultLockWaitCap]; all the waits of one request together stay within
-// max and the context. A Retry-After beyond what is left of max, and a
-// permanent lock, are reported at once. Zero or negative max (the
-// default) reports every lock at once, as Terraform's -lock-timeout=0.
-// The waits go through the sleep of [WithClock].
-func WithLockWait(max time.Duration) Option {
-	return func(c *Client) { c.locks.maxWait = max }
+// LockOptions shape what the client does when an answer says the
+// resource is locked (see [LockedError]). The zero value reports every
+// lock at once.
+type LockOptions struct {
+	// MaxWait makes the client wait out locks: a request answered with a
+	// lock is sent again, unchanged, after the answer's Retry-After, else
+	// until the lock's announced expiry, else after a full-jitter backoff
+	// from one second doubling to 16 seconds; all the waits of one request
+	// together stay within MaxWait and the context. A Retry-After beyond
+	// what is left of MaxWait, and a permanent lock, are reported at
+	// once. Zero or negative (the default) reports every lock at once, as
+	// Terraform's -lock-timeout=0. The waits go through the sleep of
+	// [WithClock].
+	MaxWait time.Duration
+	// Codes adds error codes that mean the resource is locked, each of
+	// its kind, to those the client knows; they are compared without
+	// regard to case. A code is read from the X-Ms-Error-Code header or
+	// the "code" or "error.code" member of a JSON error body, among
+	// others.
+	Codes map[string]LockKind
+	// OnLock, when set, is called for every lock answer the client meets,
+	// before it waits or reports it. It runs on the requesting goroutine
+	// and must not block for long.
+	OnLock func(LockEvent)
 }
 
-// WithLockCodes adds error codes, compared without regard to case, that
-// mean the resource is locked, of kind kind, to those the client knows
-// (see [LockedError]). A code is read from the X-Ms-Error-Code header or
-// the "code" or "error.code" member of a JSON error body, among others.
-func WithLockCodes(kind LockKind, codes ...string) Option {
+// WithLocks sets the client's lock policy. A later WithLocks replaces an
+// earlier one as a whole.
+func WithLocks(o LockOptions) Option {
 	return func(c *Client) {
-		if c.locks.codes == nil {
-			c.locks.codes = make(map[string]LockKind, len(codes))
-		}
-		for _, code := range codes {
+		c.locks.maxWait, c.locks.onLock = o.MaxWait, o.OnLock
+		c.locks.codes = make(map[string]LockKind, len(o.Codes))
+		for code, kind := range o.Codes {
 			c.locks.codes[strings.ToLower(code)] = kind
 		}
 	}
-}
-
-// WithOnLock calls fn for every lock answer the client meets, before it
-// waits or reports it. fn runs on the requesting goroutine and must not
-// block for long.
-func WithOnLock(fn func(LockEvent)) Option {
-	return func(c *Client) { c.locks.onLock = fn }
 }
 
 type lockWaitKey struct{}

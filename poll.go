@@ -45,7 +45,7 @@ type Operation struct {
 }
 
 // Operation returns a handle to the operation resp, a 202 Accepted answer
-// to a request of this client sent with [NoWait], started. It is an error
+// to a request of this client sent with [FollowOperation](false), started. It is an error
 // if resp is no such answer, names no status URL, or names one that is not
 // http or https.
 func (c *Client) Operation(resp *Response) (*Operation, error) {

@@ -28,7 +28,7 @@ func TestResumeIsWhole(t *testing.T) {
 	t.Parallel()
 	s := newScript(t, accepted("Retry-After", "2"), running(), step{status: http.StatusOK, body: `{"status":"Succeeded"}`})
 	first := optimist.New(newFakeClock().option())
-	resp, err := first.Put(t.Context(), s.URL+"/ops/start", nil, nil, optimist.NoWait(), optimist.Unconditional())
+	resp, err := first.Put(t.Context(), s.URL+"/ops/start", nil, nil, optimist.FollowOperation(false), optimist.Unconditional())
 	require.NoError(t, err)
 	started, err := first.Operation(resp)
 	require.NoError(t, err)

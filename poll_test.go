@@ -195,7 +195,7 @@ func TestContextCancelStopsPolling(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, mock.WithJobRetryAfter("30"))
 		c := newClient(s) // the real sleep
-		resp, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.NoWait())
+		resp, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.FollowOperation(false))
 		require.NoError(t, err)
 		op, err := c.Operation(resp)
 		require.NoError(t, err)
@@ -353,7 +353,7 @@ func TestResumeOperation(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithJobPolls(3))
 	first := newClient(s)
-	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.NoWait())
+	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.FollowOperation(false))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	op, err := first.Operation(resp)
@@ -404,7 +404,7 @@ func TestOperationHandle(t *testing.T) {
 		require.ErrorIs(t, err, optimist.ErrInvalidResumeToken, raw)
 	}
 
-	resp, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.NoWait())
+	resp, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.FollowOperation(false))
 	require.NoError(t, err)
 	op, err := c.Operation(resp)
 	require.NoError(t, err)
@@ -475,7 +475,7 @@ func TestDoWaitsOnlyWhenAsked(t *testing.T) {
 		status int
 	}{
 		{t.Context(), http.StatusAccepted},
-		{optimist.WithOptions(t.Context(), optimist.Wait()), http.StatusOK},
+		{optimist.NewContext(t.Context(), optimist.FollowOperation(true)), http.StatusOK},
 	} {
 		req, err := http.NewRequestWithContext(tt.ctx, http.MethodPost, s.URL+"/jobs", nil)
 		require.NoError(t, err)

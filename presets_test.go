@@ -77,7 +77,7 @@ func TestEtcdV2(t *testing.T) {
 	url := srv.URL + "/v2/keys/counter"
 	var wg sync.WaitGroup
 	for range 4 {
-		c := optimist.New(optimist.EtcdV2(), optimist.WithConflictRetries(100, 0, func(int) time.Duration { return 0 }))
+		c := optimist.New(optimist.EtcdV2(), optimist.WithConflicts(optimist.ConflictOptions{Attempts: 100, Backoff: func(int) time.Duration { return 0 }}))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -159,7 +159,7 @@ func TestCouchDBPreset(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for range 4 {
-		c := optimist.New(optimist.CouchDB(), optimist.WithConflictRetries(100, 0, func(int) time.Duration { return 0 }))
+		c := optimist.New(optimist.CouchDB(), optimist.WithConflicts(optimist.ConflictOptions{Attempts: 100, Backoff: func(int) time.Duration { return 0 }}))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -280,7 +280,7 @@ func TestPreconditionCheckLetsHonouringServerThrough(t *testing.T) {
 	t.Parallel()
 	s := &preconditionServer{body: []byte(`{"count":0}`)}
 	url := startPreconditionServer(t, s)
-	c := optimist.New(optimist.WithPreconditionCheck(), optimist.WithConflictRetries(200, 0, func(int) time.Duration { return 0 }))
+	c := optimist.New(optimist.WithPreconditionCheck(), optimist.WithConflicts(optimist.ConflictOptions{Attempts: 200, Backoff: func(int) time.Duration { return 0 }}))
 	ok, errs := counterWriters(t, url, 4, 10, func() *optimist.Client { return c })
 	require.Empty(t, errs)
 	require.Equal(t, 40, ok)

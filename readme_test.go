@@ -147,7 +147,7 @@ func readmeSum() *optimist.Client {
 			return json.RawMessage(strconv.Itoa(t + o - b)), true, nil
 		},
 	})
-	c := optimist.New(optimist.WithResolver(sum)) // or per request: optimist.Resolve(sum)
+	c := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Resolver: sum})) // or per request: optimist.Resolve(sum)
 	return c
 }
 

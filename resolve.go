@@ -12,6 +12,8 @@ import (
 type Conflict struct {
 	// Method and URL identify the write; the URL carries no credentials.
 	Method, URL string
+	// StatusCode is the conflict answer's status, 409 or 412.
+	StatusCode int
 	// Base is the document the write was based on (nil when unknown),
 	// Ours the document it meant to produce, Theirs the server's current
 	// document. All are JSON; a resolver must not modify them.

@@ -18,23 +18,6 @@ import (
 // reached. A re-read that proves the document unchanged settles the
 // refusal as something other than a version conflict.
 
-// ConflictEvent describes one version conflict, for [WithOnConflict].
-type ConflictEvent struct {
-	// Method and URL identify the write.
-	Method, URL string
-	// Attempt counts the conflicts of this call, from 1.
-	Attempt int
-	// StatusCode is the conflict answer's status, 409 or 412.
-	StatusCode int
-	// TheirETag is the ETag of the server's current document.
-	TheirETag ETag
-	// Paths are the members both sides changed, when the resolver found
-	// a merge conflict.
-	Paths []string
-	// Err is the resolver's error, nil when it resolved the conflict.
-	Err error
-}
-
 // write sends a PUT, PATCH or DELETE with a precondition and resolves what
 // conflicts it meets.
 func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
@@ -251,26 +234,26 @@ func (l *conflictLoop) reread(ctx context.Context) (*Response, error) {
 // conflict to the hook and the log.
 func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, theirs *Response) ([]byte, error) {
 	base, ours := l.r.pinVersionField(l.base, l.ours, theirs.Body)
-	next, err := l.resolver(ctx, &Conflict{
-		Method: l.r.method, URL: redactURL(l.r.url.String()),
+	cf := &Conflict{
+		Method: l.r.method, URL: redactURL(l.r.url.String()), StatusCode: conflict.StatusCode,
 		Base: base, Ours: ours, Theirs: theirs.Body, TheirETag: theirs.ETag, Attempt: l.attempt,
-	})
-	event := ConflictEvent{
-		Method: l.r.method, URL: redactURL(l.r.url.String()), Attempt: l.attempt,
-		StatusCode: conflict.StatusCode, TheirETag: theirs.ETag, Err: err,
 	}
-	var mce *MergeConflictError
-	if errors.As(err, &mce) {
-		event.Paths = mce.Paths()
-	}
+	next, err := l.resolver(ctx, cf)
 	if l.c.onConflict != nil {
-		l.c.onConflict(event)
+		l.c.onConflict(cf, err)
 	}
 	if l.c.logger != nil {
+		var paths []string
+		var mce *MergeConflictError
+		if errors.As(err, &mce) {
+			for _, pc := range mce.Conflicts {
+				paths = append(paths, pc.Pointer)
+			}
+		}
 		l.c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: version conflict",
-			slog.String("method", event.Method), slog.String("url", event.URL),
-			slog.Int("attempt", event.Attempt), slog.Int("status", event.StatusCode),
-			slog.Any("paths", event.Paths))
+			slog.String("method", cf.Method), slog.String("url", cf.URL),
+			slog.Int("attempt", cf.Attempt), slog.Int("status", cf.StatusCode),
+			slog.Any("paths", paths))
 	}
 	if err == nil && next != nil && l.r.mergeable() && !validJSON(next) {
 		err = fmt.Errorf("%w: resolver result", ErrNotJSON)

@@ -187,7 +187,7 @@ func TestCredentialsStayWithTheirOrigin(t *testing.T) {
 			if call == nil {
 				call = getJSON
 			}
-			ctx := optimist.WithOptions(t.Context(), secretOptions()...)
+			ctx := optimist.NewContext(t.Context(), secretOptions()...)
 			u := strings.Replace(firstURL, "http://", "http://"+userinfoToken+":"+userinfoToken+"@", 1) +
 				"/start?access_token=" + queryToken
 			require.NoError(t, call(ctx, c, u))
@@ -282,14 +282,14 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 			})
 			logger, logs := debugLogger()
 			c := optimist.New(optimist.WithLogger(logger), optimist.WithSecretHeaders("X-Api-Key"),
-				optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}), optimist.WithConflictRetries(3, time.Hour, nil),
+				optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}), optimist.WithConflicts(optimist.ConflictOptions{Attempts: 3, Timeout: time.Hour}),
 				optimist.WithClock(nil, new(sleeper).sleep))
 			t.Cleanup(c.CloseIdleConnections)
 			call := tt.call
 			if call == nil {
 				call = getJSON
 			}
-			ctx := optimist.WithOptions(t.Context(), secretOptions()...)
+			ctx := optimist.NewContext(t.Context(), secretOptions()...)
 			err := call(ctx, c, credentialURL(url+"/secret"))
 			require.Error(t, err)
 

@@ -13,7 +13,7 @@ import (
 // through c, as [Client.Do] does: with c's ETag memory, conditional
 // writes, conflict resolution and transport retries, and c's own
 // redirect policy. Request options travel in the request's context (see
-// [WithOptions]). It is safe for concurrent use.
+// [NewContext]). It is safe for concurrent use.
 //
 // What the RoundTripper position cannot offer, compared with c's own
 // methods:
@@ -22,7 +22,7 @@ import (
 //     can be sent again; the answer is read in full (bounded by
 //     [WithMaxBodyBytes]) before it is returned. Nothing streams.
 //   - A 202 Accepted is returned as it is, unless the request's context
-//     carries [Wait].
+//     carries [FollowOperation](true).
 //   - What the client learnt (the Attempts, the ETag it remembered) is
 //     not in the *http.Response; [Client.Remembered] has the ETag.
 //   - A call that ends without an answer to give (a transport fault, a

@@ -27,7 +27,7 @@ import (
 //   - A 2xx answer to a PUT or PATCH is a representation only when RFC 9110
 //     says so (section 8.7: a Content-Location naming the target URI) or the
 //     client was told its API answers writes with representations
-//     ([WithRepresentationAnswers]). Otherwise the document is the body the
+//     ([MemoryOptions].RepresentationAnswers). Otherwise the document is the body the
 //     PUT sent, or the remembered document with the PATCH applied, and only
 //     when the PATCH was an RFC 7396 merge patch sent against the
 //     remembered version; else the body is unknown.
@@ -39,29 +39,6 @@ import (
 //   - A record belongs to the credentials of the request that made it and
 //     to the values of the request headers the answer's Vary names; another
 //     caller's request never sees it. Vary: * is not remembered.
-
-// WithRepresentationAnswers tells the client that its API answers every
-// successful PUT and PATCH with the resource's new representation (as
-// Kubernetes does), so the answer's body becomes the remembered document.
-// Without it, a write answer is a representation only when its
-// Content-Location names the request's target (RFC 9110, section 8.7);
-// otherwise the client remembers the document it sent.
-func WithRepresentationAnswers() Option {
-	return func(c *Client) { c.representationAnswers = true }
-}
-
-// WithServerMembers names members of the API's JSON documents that the
-// server owns, as JSON Pointers: metadata it adds to every representation,
-// such as OData's "/odata.metadata" or Kubernetes' "/metadata/managedFields".
-// The client never sends them back: they are removed from every JSON body
-// it writes (a document read, changed by [Update] and written again would
-// otherwise carry them as if they were the caller's), and so a merge sees
-// them only on the server's side. Members of a document are the caller's
-// unless named here; the version member of a [JSONField] token is pinned to
-// the server's value instead (see [VersionToken]).
-func WithServerMembers(pointers ...string) Option {
-	return func(c *Client) { c.serverMembers = append(c.serverMembers, pointers...) }
-}
 
 // withoutServerMembers returns body without the members the server owns.
 // A body that is not a JSON object is returned as it is.

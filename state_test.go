@@ -188,7 +188,7 @@ func TestStateEqualContentIsNoProofOfLanding(t *testing.T) {
 		}
 	})
 	a := optimist.New()
-	ctx := optimist.WithOptions(t.Context(), optimist.Header("X-Writer", "A"))
+	ctx := optimist.NewContext(t.Context(), optimist.Header("X-Writer", "A"))
 	_, err := a.Get(ctx, url, nil)
 	require.NoError(t, err)
 	_, err = a.Put(ctx, url, n{N: 1}, nil)
@@ -358,7 +358,7 @@ func TestStateNoBlindWrites(t *testing.T) {
 			t.Run(fmt.Sprintf("%s evicted %v", method, evicted), func(t *testing.T) {
 				t.Parallel()
 				store, url := newFakeStore(t, `{"n":0}`, nil)
-				c := optimist.New(optimist.WithMemoryLimits(1, 0))
+				c := optimist.New(optimist.WithMemory(optimist.MemoryOptions{Entries: 1}))
 				if evicted {
 					_, err := c.Get(t.Context(), url, nil)
 					require.NoError(t, err)
@@ -587,7 +587,7 @@ func TestStateDoHonoursTheVersionToken(t *testing.T) {
 	}
 }
 
-// Members the server owns (WithServerMembers) are never written back:
+// Members the server owns (MemoryOptions.ServerMembers) are never written back:
 // an OData service adds odata.metadata to every representation.
 func TestStateServerMembersAreNotWrittenBack(t *testing.T) {
 	t.Parallel()
@@ -602,7 +602,7 @@ func TestStateServerMembersAreNotWrittenBack(t *testing.T) {
 			_, _ = w.Write(out)
 		}
 	})
-	c := optimist.New(optimist.WithServerMembers("/odata.metadata"))
+	c := optimist.New(optimist.WithMemory(optimist.MemoryOptions{ServerMembers: []string{"/odata.metadata"}}))
 	for range 3 {
 		_, err := optimist.Update(t.Context(), c, url, func(v *n) error { v.N++; return nil })
 		require.NoError(t, err)

@@ -221,7 +221,7 @@ func TestStatusConventions(t *testing.T) {
 			t.Parallel()
 			s := newScript(t, tt.accepted, tt.steps...)
 			c := optimist.New(append(tt.opts, newFakeClock().option())...)
-			req, err := http.NewRequestWithContext(optimist.WithOptions(t.Context(), optimist.Wait(), optimist.Unconditional()),
+			req, err := http.NewRequestWithContext(optimist.NewContext(t.Context(), optimist.FollowOperation(true), optimist.Unconditional()),
 				cmpOr(tt.method, http.MethodPost), s.URL+"/ops/start", nil)
 			require.NoError(t, err)
 			resp, err := c.Do(req)

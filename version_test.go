@@ -2,6 +2,7 @@ package optimist_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -50,17 +51,22 @@ func TestVersionTokensContendedUpdate(t *testing.T) {
 				mu    sync.Mutex
 				paths []string
 			)
-			onConflict := optimist.WithOnConflict(func(e optimist.ConflictEvent) {
+			onConflict := optimist.WithConflicts(optimist.ConflictOptions{OnConflict: func(_ *optimist.Conflict, err error) {
 				mu.Lock()
 				defer mu.Unlock()
-				paths = append(paths, e.Paths...)
-			})
+				var mce *optimist.MergeConflictError
+				if errors.As(err, &mce) {
+					for _, pc := range mce.Conflicts {
+						paths = append(paths, pc.Pointer)
+					}
+				}
+			}})
 			var wg sync.WaitGroup
 			errs := make(chan error, writers)
 			for range writers {
 				// A client per writer, as separate processes: their writes conflict.
 				c := optimist.New(optimist.WithVersionToken(mode.token), onConflict,
-					optimist.WithConflictRetries(200, time.Minute, optimist.ExponentialBackoff(2*time.Millisecond, 100*time.Millisecond, nil)))
+					optimist.WithConflicts(optimist.ConflictOptions{Attempts: 200, Timeout: time.Minute, Backoff: optimist.ExponentialBackoff(2*time.Millisecond, 100*time.Millisecond, nil)}))
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

@@ -145,7 +145,7 @@ func (g *gatedFS) OpenFile(ctx context.Context, name string, flag int, perm os.F
 }
 
 // TestWebDAVLockIsWaitedOut: a lock another client holds answers 423; with
-// WithLockWait the write waits until the lock has expired on the server
+// LockOptions.MaxWait the write waits until the lock has expired on the server
 // and then lands. Without it, the 423 is reported as a lock.
 func TestWebDAVLockIsWaitedOut(t *testing.T) {
 	t.Parallel()
@@ -160,7 +160,7 @@ func TestWebDAVLockIsWaitedOut(t *testing.T) {
 			return ctx.Err()
 		})}
 		if wait {
-			opts = append(opts, optimist.WithLockWait(time.Minute))
+			opts = append(opts, optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute}))
 		}
 		c := optimist.New(opts...)
 		t.Cleanup(c.CloseIdleConnections)
@@ -206,7 +206,7 @@ func TestWebDAVConcurrentPutIsWaitedOut(t *testing.T) {
 	<-entered                             // the first PUT holds its lock while it opens the file
 
 	var waits int
-	c := optimist.New(optimist.WithLockWait(time.Minute), optimist.WithClock(nil, func(ctx context.Context, _ time.Duration) error {
+	c := optimist.New(optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute}), optimist.WithClock(nil, func(ctx context.Context, _ time.Duration) error {
 		waits++
 		open()
 		status := <-first

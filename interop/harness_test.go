@@ -363,7 +363,7 @@ func withHeader(ctx context.Context, h http.Header) context.Context {
 	if len(opts) == 0 {
 		return ctx
 	}
-	return optimist.WithOptions(ctx, opts...)
+	return optimist.NewContext(ctx, opts...)
 }
 
 // countingTransport counts the writes a run sends.

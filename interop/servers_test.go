@@ -60,7 +60,7 @@ func apacheTargets(t *testing.T) []target {
 	conditional.loads = []load{{4, 5}}
 	conditional.budget = 90 * time.Second
 	locked := fileTarget("apache/WithLock", base, false)
-	locked.config = []optimist.Option{optimist.WithLockWait(time.Minute)}
+	locked.config = []optimist.Option{optimist.WithLocks(optimist.LockOptions{MaxWait: time.Minute})}
 	locked.increment = func(ctx context.Context, c *optimist.Client, u string) error {
 		return c.WithLock(ctx, u, optimist.WebDAVLock("optimist-interop", 30*time.Second), func(ctx context.Context) error {
 			return jsonIncrement(ctx, c, u)
@@ -302,7 +302,7 @@ func azuriteTableTargets(t *testing.T) []target {
 		// The caller's own Accept is kept, on the conflict re-read too.
 		{name: "azurite-table/Accept", header: withAccept, setup: setup, count: jsonCount(read)},
 		{name: "azurite-table/WithServerMembers", header: header, setup: setup, count: jsonCount(read),
-			config: []optimist.Option{optimist.WithServerMembers("/odata.metadata")}},
+			config: []optimist.Option{optimist.WithMemory(optimist.MemoryOptions{ServerMembers: []string{"/odata.metadata"}})}},
 		{name: "azurite-table/AzureTable()", header: header, setup: setup, count: jsonCount(read),
 			config: []optimist.Option{optimist.AzureTable()}},
 		// The probe finds If-None-Match: * ignored (a PUT upserts) and

@@ -105,7 +105,7 @@ func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io
 // saves its resume token in the file state.
 func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdout io.Writer) error {
 	job := map[string]any{"result": map[string]any{"report": "quarterly", "rows": 1200}}
-	resp, err := c.Post(ctx, jobsURL, job, nil, optimist.NoWait())
+	resp, err := c.Post(ctx, jobsURL, job, nil, optimist.FollowOperation(false))
 	if err != nil {
 		return err
 	}

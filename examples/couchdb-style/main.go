@@ -88,9 +88,9 @@ func create(ctx context.Context, out io.Writer, c *optimist.Client, url string) 
 
 // staleRev has two clients change different members from the same _rev.
 func staleRev(ctx context.Context, out io.Writer, newClient func(...optimist.Option) *optimist.Client, url string) error {
-	onConflict := optimist.WithOnConflict(func(ev optimist.ConflictEvent) {
-		fmt.Fprintf(out, "  %d Conflict: the _rev sent is stale; optimist re-reads and merges\n", ev.StatusCode)
-	})
+	onConflict := optimist.WithConflicts(optimist.ConflictOptions{OnConflict: func(cf *optimist.Conflict, _ error) {
+		fmt.Fprintf(out, "  %d Conflict: the _rev sent is stale; optimist re-reads and merges\n", cf.StatusCode)
+	}})
 	web, mobile := newClient(), newClient(onConflict)
 	var w, m Profile
 	if _, err := web.Get(ctx, url, &w); err != nil {

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return optimist.New(
 			optimist.WithIdempotencyKeys(), // a re-sent write is recognised, never applied twice
 			optimist.WithRetry(optimist.RetryOptions{MaxRetries: 10}),
-			optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }),
+			optimist.WithConflicts(optimist.ConflictOptions{OnConflict: func(*optimist.Conflict, error) { conflicts.Add(1) }}),
 		)
 	}
 	start, err := read(ctx, newClient(), url)

@@ -111,8 +111,8 @@ func twoDevices(ctx context.Context, stdout io.Writer, url string) error {
 		fmt.Fprintf(stdout, "  conflict on the items: the server has %s; this device changed %s to %s\n", theirs, base, ours)
 		return mergeCarts(base, ours, theirs)
 	})
-	phone := optimist.New(optimist.WithResolver(strategy))
-	laptop := optimist.New(optimist.WithResolver(strategy))
+	phone := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Resolver: strategy}))
+	laptop := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Resolver: strategy}))
 	var onPhone, onLaptop Cart
 	if _, err := phone.Get(ctx, url, &onPhone); err != nil {
 		return err

@@ -88,7 +88,7 @@ func conflict(ctx context.Context, out io.Writer, api, other *ClientWithResponse
 // context: the generated client gets the second answer as a status, as it
 // would from any Doer.
 func create(ctx context.Context, out io.Writer, api *ClientWithResponses) error {
-	ctx = optimist.WithOptions(ctx, optimist.CreateOnly())
+	ctx = optimist.NewContext(ctx, optimist.CreateOnly())
 	fmt.Fprintln(out, "front desk: UpdatePetWithResponse(2), twice, with optimist.CreateOnly() in the context")
 	for range 2 {
 		res, err := api.UpdatePetWithResponse(ctx, "2", Pet{Name: "Bella", Status: "available"})

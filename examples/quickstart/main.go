@@ -118,7 +118,7 @@ func counter(ctx context.Context, out io.Writer, t *tour) error {
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	for range writers {
-		c := t.newClient(optimist.WithOnConflict(func(optimist.ConflictEvent) { conflicts.Add(1) }))
+		c := t.newClient(optimist.WithConflicts(optimist.ConflictOptions{OnConflict: func(*optimist.Conflict, error) { conflicts.Add(1) }}))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -218,7 +218,7 @@ func job(ctx context.Context, out io.Writer, t *tour) error {
 		}
 	}}))
 	spec := map[string]any{"polls": 3, "result": map[string]any{"file": "report.csv", "rows": 1200}}
-	resp, err := c.Post(ctx, t.base+"/jobs", spec, nil, optimist.NoWait())
+	resp, err := c.Post(ctx, t.base+"/jobs", spec, nil, optimist.FollowOperation(false))
 	if err != nil {
 		return err
 	}
