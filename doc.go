@@ -106,7 +106,7 @@
 // client underneath, with full-jitter exponential backoff and Retry-After
 // honoured up to a bound; [WithRetry] shapes it all ([RetryOptions]), and a
 // retry whose wait cannot end before the context's deadline is not begun
-// ([DeadlineError]). A request that may have reached the
+// ([deadlineError]). A request that may have reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]

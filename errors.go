@@ -159,7 +159,7 @@ func (e *StatusError) Error() string {
 func (e *StatusError) Is(target error) bool {
 	switch target {
 	case ErrConflict:
-		return e.IsVersionConflict()
+		return e.isVersionConflict()
 	case ErrPreconditionFailed:
 		return e.StatusCode == http.StatusPreconditionFailed ||
 			e.StatusCode == http.StatusPreconditionRequired
@@ -169,12 +169,12 @@ func (e *StatusError) Is(target error) bool {
 	return false
 }
 
-// IsVersionConflict reports whether the response says the resource changed
+// isVersionConflict reports whether the response says the resource changed
 // since the version the request named: a 412, or a 409 to a conditional
 // request that the client did not show to be a business-rule conflict. A
 // 409 to a request that carried an Idempotency-Key, saying that a request
 // with the same key is still being processed, is none.
-func (e *StatusError) IsVersionConflict() bool {
+func (e *StatusError) isVersionConflict() bool {
 	switch {
 	case !e.versionConflict:
 		return false

@@ -56,7 +56,7 @@ func truncate(s string, n int) string {
 // the JSON body it last read or wrote, the base of a later three-way merge.
 type Version struct {
 	// ETag is the entity-tag as the server sent it; empty when none. With
-	// a [VersionToken] other than [ETagHeader], it is the version that
+	// a [VersionToken] other than the default, it is the version that
 	// token read (for [JSONField], the member's JSON text).
 	ETag ETag
 	// LastModified is the Last-Modified header as the server sent it.

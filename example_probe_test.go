@@ -26,12 +26,12 @@ func ExampleClient_Probe() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("validator:", res.Validator)
+	fmt.Println("weak ETag:", res.ETag.IsWeak())
 	fmt.Println("If-Match:", res.IfMatch, res.IfMatchStatus)
 	fmt.Println("If-None-Match: *:", res.IfNoneMatch, res.IfNoneMatchStatus)
 	fmt.Println("ignores preconditions:", res.IgnoresPreconditions())
 	// Output:
-	// validator: strong ETag
+	// weak ETag: false
 	// If-Match: honoured 412
 	// If-None-Match: *: honoured 412
 	// ignores preconditions: false

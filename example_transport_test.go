@@ -82,7 +82,7 @@ func ExampleWithRetry() {
 // A retry whose wait cannot end before the context's deadline is not
 // made: the call returns at once with the server's answer, and the error
 // matches context.DeadlineExceeded.
-func ExampleDeadlineError() {
+func ExampleRetryOptions_deadline() {
 	srv := mock.NewServer(mock.WithFaults(mock.Faults{RetryAfter: "30"}))
 	defer srv.Close()
 	srv.FailNext(1, mock.Fault503)

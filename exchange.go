@@ -297,7 +297,7 @@ func (c *Client) statusError(r *request, resp *Response, st *exchangeState) erro
 // transportError wraps the error of a request that got no usable answer.
 func (c *Client) transportError(r *request, st *exchangeState, resp *http.Response, err error) error {
 	var (
-		rae *RetryAfterError
+		rae *retryAfterError
 		out *Response
 	)
 	if resp != nil {

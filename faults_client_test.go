@@ -100,13 +100,11 @@ func TestRetryAfterBeyondClampGivesUp(t *testing.T) {
 	c := optimist.New(optimist.WithRetry(optimist.RetryOptions{MaxRetryAfter: time.Minute}))
 	_, err := c.Get(t.Context(), ts.URL, nil)
 	require.ErrorIs(t, err, optimist.ErrRetryAfterTooLong)
-	var rae *optimist.RetryAfterError
-	require.ErrorAs(t, err, &rae)
-	require.Equal(t, time.Hour, rae.Wait)
 	require.Contains(t, err.Error(), "1h0m0s")
 	var se *optimist.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusTooManyRequests, se.StatusCode)
+	require.Equal(t, time.Hour, se.RetryAfter)
 	require.EqualValues(t, 1, hits.Load())
 }
 

@@ -82,7 +82,7 @@ func TestLockedErrorIsNoConflict(t *testing.T) {
 		require.NotErrorIs(t, err, ErrConflict)
 		var got *StatusError
 		require.ErrorAs(t, err, &got)
-		require.False(t, got.IsVersionConflict())
+		require.False(t, got.isVersionConflict())
 	}
 }
 

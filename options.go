@@ -79,12 +79,14 @@ type RetryOptions struct {
 	// [ErrRetryAfterTooLong] instead of a wait. Zero or negative means one
 	// minute.
 	MaxRetryAfter time.Duration
-	// StatusCodes are the statuses retried. nil means 408, 429, 500, 502,
-	// 503 and 504; an empty, non-nil list retries no status. Ignored when
+	// StatusCodes are the statuses retried. nil means 429, 500, 502, 503
+	// and 504; an empty, non-nil list retries no status. Ignored when
 	// ShouldRetry is set.
 	StatusCodes []int
 	// ShouldRetry, when set, decides instead of StatusCodes and the
-	// default fault rules whether a try is repeated. It is asked after
+	// default fault rules whether a try is repeated, from the request's
+	// method and either the answer (resp, with err nil; its body is
+	// readable) or the fault (err, with resp nil). It is asked after
 	// each try while the context is live; its yes is overruled for a
 	// request that may not be sent twice, and when no retry remains.
 	// [DefaultRetryPolicy] is the default rule, to build on.

@@ -19,9 +19,9 @@ import (
 // (a DELETE in If-Match), and a stale _rev is answered 409 Conflict,
 // which the client resolves as a version conflict. The write answer
 // {"ok":true,"rev":"2-…"} updates the remembered version. It is
-// WithVersionToken(JSONField("/_rev")); use [WithVersionTokenFor] with
-// [JSONField] to scope it to some paths.
-func CouchDB() Option { return WithVersionToken(JSONField("/_rev")) }
+// WithVersionToken(JSONField("/_rev"), paths...): with paths, only the
+// requests whose URL path matches one of them are CouchDB's.
+func CouchDB(paths ...string) Option { return WithVersionToken(JSONField("/_rev"), paths...) }
 
 // EtcdV2 configures the client for the etcd v2 keys API (etcd 3.4 and
 // 3.5 with --enable-v2). Reads return etcd's envelope,
@@ -35,12 +35,12 @@ func CouchDB() Option { return WithVersionToken(JSONField("/_rev")) }
 // which etcd answers 412 when the key exists.
 //
 // Not covered: TTLs, directories and ?prevValue= are not used;
-// [Client.Patch] has no meaning for etcd.
-func EtcdV2() Option { return WithVersionToken(EtcdV2Token()) }
+// [Client.Patch] has no meaning for etcd. With paths, only the requests
+// whose URL path matches one of them (see [WithVersionToken]) are etcd's.
+func EtcdV2(paths ...string) Option { return WithVersionToken(etcdV2Token(), paths...) }
 
-// EtcdV2Token is the version token of [EtcdV2], for [WithVersionTokenFor]
-// or [UseVersionToken].
-func EtcdV2Token() VersionToken {
+// etcdV2Token is the version token of [EtcdV2].
+func etcdV2Token() VersionToken {
 	return VersionToken{
 		Field: "/node/modifiedIndex",
 		Read: func(_ http.Header, body []byte) string {

@@ -16,35 +16,6 @@ import (
 // writes that change nothing when they are honoured and re-write the
 // current bytes when they are not.
 
-// Validator is the kind of validator a server serves for a resource.
-type Validator int
-
-const (
-	// ValidatorNone means neither ETag nor Last-Modified.
-	ValidatorNone Validator = iota
-	// ValidatorStrongETag means an ETag without the W/ prefix.
-	ValidatorStrongETag
-	// ValidatorWeakETag means a weak ETag (W/"…"); a server that compares
-	// If-Match strongly, as RFC 9110 says it must, refuses it.
-	ValidatorWeakETag
-	// ValidatorLastModified means Last-Modified and no ETag: writes can
-	// only be conditional to the second, with If-Unmodified-Since.
-	ValidatorLastModified
-)
-
-// String names the validator kind.
-func (v Validator) String() string {
-	switch v {
-	case ValidatorStrongETag:
-		return "strong ETag"
-	case ValidatorWeakETag:
-		return "weak ETag"
-	case ValidatorLastModified:
-		return "Last-Modified"
-	}
-	return "none"
-}
-
 // PreconditionSupport is what a probe found out about one precondition.
 type PreconditionSupport int
 
@@ -75,9 +46,11 @@ func (s PreconditionSupport) String() string {
 
 // ProbeResult is what [Client.Probe] found out about a resource's server.
 type ProbeResult struct {
-	// Validator is the kind of validator the GET answer carried, and
-	// ETag and LastModified the validators themselves.
-	Validator    Validator
+	// ETag and LastModified are the validators the GET answer carried.
+	// A weak ETag ([ETag.IsWeak]) is refused in If-Match by a server that
+	// compares strongly, as RFC 9110 says it must; Last-Modified alone
+	// makes writes conditional only to the second, with
+	// If-Unmodified-Since.
 	ETag         ETag
 	LastModified string
 	// IfMatch is how the server treated a PUT with an If-Match that
@@ -143,7 +116,7 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //   - An API whose PUT does not take the representation its GET returns
 //     (etcd v2 answers an envelope and wants a form body) is changed by
 //     the re-write when it ignores If-Match. Probe tests the HTTP
-//     preconditions of [ETagHeader] only: do not probe an API whose
+//     preconditions of the default (zero) [VersionToken] only: do not probe an API whose
 //     version travels elsewhere ([QueryParam], [JSONField]).
 //
 // Errors: the GET's non-2xx answer as a [*StatusError] (a resource that
@@ -270,14 +243,6 @@ func (p prober) current(ctx context.Context, u *url.URL, res *ProbeResult) (body
 		if res.ETag, err = ParseETag(raw); err != nil {
 			return nil, "", fmt.Errorf("optimist: probe GET %s: %w", redactURL(u.String()), err)
 		}
-	}
-	switch {
-	case res.ETag.IsWeak():
-		res.Validator = ValidatorWeakETag
-	case res.ETag != "":
-		res.Validator = ValidatorStrongETag
-	case res.LastModified != "":
-		res.Validator = ValidatorLastModified
 	}
 	return body, resp.Header.Get("Content-Type"), nil
 }

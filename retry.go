@@ -47,7 +47,7 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		return resp, err
 	}
 	conflict, ok := asStatusError(err)
-	if !ok || !conflict.IsVersionConflict() ||
+	if !ok || !conflict.isVersionConflict() ||
 		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
 		return resp, err
 	}
@@ -160,7 +160,7 @@ func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Respons
 			return l.last, l.giveUp(conflict, "attempts exhausted", conflict)
 		}
 		resp, err := l.send(ctx, theirs, next)
-		if errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &conflict) || !conflict.IsVersionConflict() {
+		if errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &conflict) || !conflict.isVersionConflict() {
 			return resp, err
 		}
 		l.last = resp
@@ -176,7 +176,7 @@ func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
 	}
 	if d > l.c.maxRetryAfter {
 		return l.giveUp(conflict, "retry-after too long",
-			&RetryAfterError{Wait: d, Max: l.c.maxRetryAfter, Response: conflict})
+			&retryAfterError{Wait: d, Max: l.c.maxRetryAfter, Response: conflict})
 	}
 	if l.c.now().Add(d).Sub(l.start) > l.c.conflictTimeout {
 		if l.weakPolls > 0 {

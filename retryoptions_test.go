@@ -458,9 +458,7 @@ func TestFaultBackoffPastDeadlineStopsAtOnce(t *testing.T) {
 	defer cancel()
 	_, err := c.Get(ctx, credentialURL(url+"/x"), nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	var de *optimist.DeadlineError
-	require.ErrorAs(t, err, &de)
-	require.Equal(t, 2*time.Hour, de.Wait)
+	require.Contains(t, err.Error(), "needs a wait of 2h0m0s")
 	var te *optimist.TransportError
 	require.ErrorAs(t, err, &te)
 	require.Equal(t, 1, te.Attempts)

@@ -40,32 +40,28 @@ func ExponentialBackoff(base, maxWait time.Duration, jitter func(n int64) int64)
 	}
 }
 
-// RetryPolicy decides whether a try is worth repeating, from the request's
-// method and either the answer (resp, with err nil; its body is readable)
-// or the fault (err, with resp nil). It only says what is worth a retry:
-// the client still never re-sends a request that may have reached the
-// server unless that is safe (see [RetryOptions]).
-type RetryPolicy func(method string, resp *http.Response, err error) bool
+// retryPolicy decides whether a try is worth repeating: the type of
+// [RetryOptions].ShouldRetry.
+type retryPolicy = func(method string, resp *http.Response, err error) bool
 
-// DefaultRetryStatusCodes returns the statuses retried by default: 429,
-// 500, 502, 503 and 504.
-func DefaultRetryStatusCodes() []int {
+// defaultRetryStatusCodes returns the statuses retried by default.
+func defaultRetryStatusCodes() []int {
 	return []int{http.StatusTooManyRequests, http.StatusInternalServerError,
 		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 }
 
 // DefaultRetryPolicy is the policy of a client whose [RetryOptions] set
-// neither StatusCodes nor ShouldRetry: it retries the statuses of
-// [DefaultRetryStatusCodes] and every fault that may go away on another
+// neither StatusCodes nor ShouldRetry: it retries 429, 500, 502, 503 and
+// 504 and every fault that may go away on another
 // try, which excludes certificate errors, refused redirects and malformed
 // requests. A ShouldRetry of one's own may call it for the cases it does
 // not decide itself.
 func DefaultRetryPolicy(method string, resp *http.Response, err error) bool {
-	return retryOn(DefaultRetryStatusCodes())(method, resp, err)
+	return retryOn(defaultRetryStatusCodes())(method, resp, err)
 }
 
 // retryOn is the default policy with the statuses codes.
-func retryOn(codes []int) RetryPolicy {
+func retryOn(codes []int) retryPolicy {
 	return func(_ string, resp *http.Response, err error) bool {
 		if err != nil {
 			return retryableError(err)
@@ -106,7 +102,7 @@ func (o RetryOptions) resolved() RetryOptions {
 	if o.ShouldRetry == nil {
 		codes := o.StatusCodes
 		if codes == nil {
-			codes = DefaultRetryStatusCodes()
+			codes = defaultRetryStatusCodes()
 		}
 		o.ShouldRetry = retryOn(slices.Clone(codes))
 	}

@@ -9,14 +9,16 @@ import (
 // rather than a Doer: go-github, the Azure and Google SDKs, oapi-codegen's
 // WithHTTPClient. Both send every request through [Client.Do].
 
-// RoundTripper returns an [http.RoundTripper] that sends each request
+// StandardClient returns an [*http.Client] that sends every request
 // through c, as [Client.Do] does: with c's ETag memory, conditional
-// writes, conflict resolution and transport retries, and c's own
-// redirect policy. Request options travel in the request's context (see
-// [NewContext]). It is safe for concurrent use.
+// writes, conflict resolution and transport retries, and c's own redirect
+// policy. Its Transport is the [http.RoundTripper] to give SDKs that take
+// one. It follows no redirect itself, as c follows them, has no cookie jar
+// and no timeout: bound each call with its request's context. Request
+// options travel in the request's context (see [NewContext]). It is safe
+// for concurrent use.
 //
-// What the RoundTripper position cannot offer, compared with c's own
-// methods:
+// What the standard position cannot offer, compared with c's own methods:
 //
 //   - The request body is read in full before the first try, so that it
 //     can be sent again; the answer is read in full (bounded by
@@ -27,20 +29,14 @@ import (
 //     not in the *http.Response; [Client.Remembered] has the ETag.
 //   - A call that ends without an answer to give (a transport fault, a
 //     conflict the client gave up on, a wait past the deadline) is an
-//     error, not a response; an [http.Client] around the RoundTripper
-//     wraps it in a [*url.Error] that quotes the request URL (its
-//     password replaced by "***", its user name and query kept: keep
-//     credentials out of URLs there). [errors.Is] and [errors.As] reach
-//     optimist's errors through it.
-//   - The http.Client around it must not follow redirects or keep cookies
-//     of its own: c has done both already. [Client.StandardClient] is such
-//     a client; give a cookie jar to c with [WithHTTPClient].
-func (c *Client) RoundTripper() http.RoundTripper { return roundTripper{c} }
-
-// StandardClient returns an [*http.Client] that sends every request
-// through c (see [Client.RoundTripper] for what it cannot offer). It
-// follows no redirect itself, as c follows them, has no cookie jar and no
-// timeout: bound each call with its request's context.
+//     error, not a response, which the http.Client wraps in a
+//     [*url.Error] that quotes the request URL (its password replaced by
+//     "***", its user name and query kept: keep credentials out of URLs
+//     there). [errors.Is] and [errors.As] reach optimist's errors through
+//     it.
+//   - An http.Client of one's own around the Transport must not follow
+//     redirects or keep cookies: c has done both already. Give a cookie
+//     jar to c with [WithHTTPClient].
 func (c *Client) StandardClient() *http.Client {
 	return &http.Client{
 		Transport: roundTripper{c},

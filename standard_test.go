@@ -151,7 +151,7 @@ func TestRoundTripperContract(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("If-None-Match", "*") // a create: optimist sends no write blind
-	resp, err := c.RoundTripper().RoundTrip(req)
+	resp, err := c.StandardClient().Transport.RoundTrip(req)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	require.True(t, body.closed)
@@ -169,7 +169,7 @@ func TestRoundTripperContract(t *testing.T) {
 	var te *optimist.TransportError
 	require.ErrorAs(t, err, &te)
 
-	_, err = c.RoundTripper().RoundTrip(&http.Request{Method: http.MethodGet})
+	_, err = c.StandardClient().Transport.RoundTrip(&http.Request{Method: http.MethodGet})
 	require.Error(t, err, "no URL is an error, not a panic")
 	require.False(t, errors.Is(err, context.Canceled))
 }

@@ -166,7 +166,7 @@ func (c *Client) retryStatus(st *exchangeState, resp *http.Response) (bool, erro
 	}
 	wait, ok := parseRetryAfter(resp.Header, c.now())
 	if ok && wait > c.maxRetryAfter {
-		return false, &RetryAfterError{Wait: wait, Max: c.maxRetryAfter}
+		return false, &retryAfterError{Wait: wait, Max: c.maxRetryAfter}
 	}
 	if !inUse && !notProcessed(resp.StatusCode) {
 		st.ambiguous = true
@@ -244,9 +244,9 @@ func mentionsIdempotency(body []byte) bool {
 	return bytes.Contains(bytes.ToLower(body), []byte("idempoten"))
 }
 
-// RetryAfterError is returned when a server asks for a longer wait than the
+// retryAfterError is returned when a server asks for a longer wait than the
 // client allows. It matches [ErrRetryAfterTooLong].
-type RetryAfterError struct {
+type retryAfterError struct {
 	// Wait is what the server asked for; Max is the client's limit.
 	Wait, Max time.Duration
 	// Response is the answer that carried the Retry-After, when known.
@@ -254,7 +254,7 @@ type RetryAfterError struct {
 }
 
 // Error names the wait the server asked for.
-func (e *RetryAfterError) Error() string {
+func (e *retryAfterError) Error() string {
 	msg := fmt.Sprintf("optimist: server asked to retry after %s, more than the allowed %s", e.Wait, e.Max)
 	if e.Response != nil {
 		msg += ": " + e.Response.Error()
@@ -263,23 +263,23 @@ func (e *RetryAfterError) Error() string {
 }
 
 // Is matches [ErrRetryAfterTooLong].
-func (e *RetryAfterError) Is(target error) bool { return target == ErrRetryAfterTooLong }
+func (e *retryAfterError) Is(target error) bool { return target == ErrRetryAfterTooLong }
 
 // Unwrap returns the response's status error, if any.
-func (e *RetryAfterError) Unwrap() error {
+func (e *retryAfterError) Unwrap() error {
 	if e.Response == nil {
 		return nil
 	}
 	return e.Response
 }
 
-// DeadlineError is returned when the wait before the next retry would
+// deadlineError is returned when the wait before the next retry would
 // not end before the context's deadline: the client stops at once rather
 // than sleep into the deadline. It matches [context.DeadlineExceeded];
 // Unwrap gives the last try's outcome, a [*StatusError] (with the
 // RetryAfter the server asked for) or a [*TransportError], so [errors.As]
 // reaches it.
-type DeadlineError struct {
+type deadlineError struct {
 	// Wait is the wait the next retry needed; Left is the time that was
 	// left before the deadline.
 	Wait, Left time.Duration
@@ -288,19 +288,19 @@ type DeadlineError struct {
 }
 
 // Error describes the last outcome and the wait that did not fit.
-func (e *DeadlineError) Error() string {
+func (e *deadlineError) Error() string {
 	return fmt.Sprintf("%s; not retried: the next try needs a wait of %s, the context's deadline is %s away",
 		e.Last, e.Wait, e.Left.Round(time.Millisecond))
 }
 
 // Is matches [context.DeadlineExceeded].
-func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // Unwrap returns the last outcome.
-func (e *DeadlineError) Unwrap() error { return e.Last }
+func (e *deadlineError) Unwrap() error { return e.Last }
 
 // waitPastDeadline is checkRetry's word that a retry's wait would outlast
-// the context's deadline; stopError turns it into a [*DeadlineError].
+// the context's deadline; stopError turns it into a [*deadlineError].
 type waitPastDeadline struct{ wait, left time.Duration }
 
 func (w *waitPastDeadline) Error() string { return "optimist: retry wait past the deadline" }
@@ -319,7 +319,7 @@ func (c *Client) stopError(r *request, st *exchangeState, out *Response, err err
 	} else {
 		last = &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: st.fault}
 	}
-	return &DeadlineError{Wait: late.wait, Left: late.left, Last: last}, true
+	return &deadlineError{Wait: late.wait, Left: late.left, Last: last}, true
 }
 
 // notSent reports whether a transport error happened before any byte of

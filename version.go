@@ -14,7 +14,8 @@ import (
 // A VersionToken says where an API keeps a resource's version, for APIs
 // that do optimistic concurrency without ETag and If-Match: where the
 // version is read from in a response, and how a write carries it. The
-// zero VersionToken is [ETagHeader].
+// zero VersionToken is the HTTP default: the version is the entity-tag of
+// the ETag header, and a write carries it in If-Match.
 //
 // Versions are opaque text to optimist: it remembers the version it read
 // with the document, sends it back with the next write, and treats a 409
@@ -47,10 +48,6 @@ type VersionedWrite struct {
 	Query  url.Values
 	Body   []byte
 }
-
-// ETagHeader is the default version token: the version is the entity-tag
-// of the ETag header, and a write carries it in If-Match.
-func ETagHeader() VersionToken { return VersionToken{} }
 
 // JSONField keeps the version in the document, at the JSON Pointer
 // pointer: "/_rev" for CouchDB, "/metadata/resourceVersion" for
@@ -133,19 +130,22 @@ type versionRoute struct {
 	token   VersionToken
 }
 
-// WithVersionToken sets the version token of every request (default
-// [ETagHeader]).
-func WithVersionToken(t VersionToken) Option {
-	return func(c *Client) { c.versionToken = t }
-}
-
-// WithVersionTokenFor sets the version token of the requests whose URL
-// path matches pattern, in the syntax of [path.Match] ("/couch/*/*"). The
-// first pattern that matches wins; other URLs use [WithVersionToken]'s. A
-// request option [UseVersionToken] overrides both. A malformed pattern
-// matches nothing.
-func WithVersionTokenFor(pattern string, t VersionToken) Option {
-	return func(c *Client) { c.versionRoutes = append(c.versionRoutes, versionRoute{pattern, t}) }
+// WithVersionToken sets the version token of the requests whose URL path
+// matches one of paths, in the syntax of [path.Match] ("/couch/*/*"), or
+// of every request when no path is given. Of several WithVersionToken
+// options, the first whose paths match a request wins; one without paths
+// serves the requests no other matches. [UseVersionToken] overrides them
+// for one request. A malformed pattern matches nothing. The default is the
+// zero VersionToken: ETag and If-Match.
+func WithVersionToken(t VersionToken, paths ...string) Option {
+	return func(c *Client) {
+		if len(paths) == 0 {
+			c.versionToken = t
+		}
+		for _, p := range paths {
+			c.versionRoutes = append(c.versionRoutes, versionRoute{p, t})
+		}
+	}
 }
 
 // UseVersionToken sets the version token of one request.

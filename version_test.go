@@ -187,7 +187,7 @@ func TestVersionTokenPerPath(t *testing.T) {
 	require.NoError(t, couch.Seed("/couch/db/doc", []byte(`{"n":1}`)))
 	require.NoError(t, plain.Seed("/api/doc", []byte(`{"n":1}`)))
 
-	c := optimist.New(optimist.WithVersionTokenFor("/couch/*/*", optimist.QueryParam("rev")))
+	c := optimist.New(optimist.WithVersionToken(optimist.QueryParam("rev"), "/couch/*/*"))
 	for _, url := range []string{couch.URL + "/couch/db/doc", plain.URL + "/api/doc"} {
 		_, err := optimist.Update(t.Context(), c, url, func(v *versionedCounter) error {
 			v.N++

@@ -57,7 +57,7 @@ func TestProbe(t *testing.T) {
 				t.Fatal(err)
 			}
 			after := tg.count(t, url)
-			t.Logf("%s: validator %s %s, If-Match %s (%d), If-None-Match: * %s (%d)", s.name, res.Validator, res.ETag,
+			t.Logf("%s: ETag %s, Last-Modified %q, If-Match %s (%d), If-None-Match: * %s (%d)", s.name, res.ETag, res.LastModified,
 				res.IfMatch, res.IfMatchStatus, res.IfNoneMatch, res.IfNoneMatchStatus)
 			if before != after {
 				t.Errorf("the probe changed the count from %d to %d", before, after)
