@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/optimist-go/optimist/webhook"
 )
 
 // Callbacks: the other way an operation tells that it is done. A
@@ -17,20 +19,17 @@ import (
 // waiting for them (callbackwait.go). A callback is a hint; the status
 // GET it triggers is the truth.
 
-// Defaults of a [Callbacks].
+// Defaults of a [Callbacks]; see [CallbackOptions].
 const (
-	// DefaultCallbackTolerance is how far a delivery's timestamp may be
-	// from the clock, either way, and how long its id is remembered.
-	DefaultCallbackTolerance = 5 * time.Minute
-	// DefaultCallbackMaxBodyBytes is the largest delivery body read.
-	DefaultCallbackMaxBodyBytes = 1 << 20
-	// DefaultCallbackMaxDeliveries bounds the delivery ids remembered.
-	DefaultCallbackMaxDeliveries = 10_000
+	defaultCallbackTolerance     = 5 * time.Minute
+	defaultCallbackMaxBodyBytes  = 1 << 20
+	defaultCallbackMaxDeliveries = 10_000
 )
 
 // Callbacks is an [http.Handler] for the webhook deliveries (callbacks)
-// of operations: mount it where the API can reach it, at the URL given to
-// [CallbacksURL], and attach it to a request with [Callbacks.Attach].
+// of operations: mount it where the API can reach it, at
+// [CallbackOptions].URL, and attach it to a request with
+// [Callbacks.Attach].
 //
 // It answers a POST to the URL of an operation at once: 204 No Content
 // for a verified delivery (also for one already received, which is not
@@ -41,7 +40,7 @@ const (
 // deliveries go to the [DeliveryBus]. A Callbacks is safe for concurrent
 // use.
 type Callbacks struct {
-	verifier  Verifier
+	verify    webhook.Verifier
 	base      *url.URL
 	baseErr   error
 	now       func() time.Time
@@ -51,27 +50,60 @@ type Callbacks struct {
 	seen      seenDeliveries
 }
 
-// CallbacksOption configures a [Callbacks].
-type CallbacksOption func(*Callbacks)
+// CallbackOptions configure a [Callbacks]. URL and Verify are required;
+// each other field's zero value means its default.
+type CallbackOptions struct {
+	// URL is the public URL the handler is reachable at, such as
+	// "https://app.example.com/hooks"; each operation's callback URL is
+	// it with an unguessable last path segment added. It must be an
+	// absolute http or https URL; otherwise (an empty URL included)
+	// [Callbacks.Attach] fails its requests before they are sent.
+	URL string
+	// Verify checks each delivery's signature and returns its id and
+	// signed timestamp: [webhook.Standard], [webhook.Stripe],
+	// [webhook.GitHub] or one of your own. nil verifies nothing: the
+	// handler answers every delivery 401 and [Callbacks.Attach] fails its
+	// requests before they are sent.
+	Verify webhook.Verifier
+	// Bus carries verified deliveries to the operation waiting for them,
+	// for several instances behind a load balancer: the instance that
+	// receives a delivery may not be the one waiting for it. nil means an
+	// in-process bus.
+	Bus DeliveryBus
+	// Now is the clock delivery timestamps are checked against; pass the
+	// clock of the client's [WithClock]. nil means time.Now.
+	Now func() time.Time
+	// MaxBodyBytes is the largest delivery body read; a longer one is
+	// answered 413. Zero or negative means 1 MiB.
+	MaxBodyBytes int64
+	// MaxDeliveries bounds how many delivery ids are remembered; when
+	// full, the oldest is forgotten first, so a duplicate of it would be
+	// handed on again: at worst, one more status GET. Zero or negative
+	// means 10,000.
+	MaxDeliveries int
+	// Tolerance is how far a delivery's timestamp may be from the clock,
+	// either way, and how long a delivery id is remembered to drop
+	// duplicates. Zero or negative means 5 minutes.
+	Tolerance time.Duration
+}
 
-// NewCallbacks returns a handler that accepts the deliveries v verifies.
-// It needs [CallbacksURL] to be attached to requests.
-func NewCallbacks(v Verifier, opts ...CallbacksOption) *Callbacks {
-	cb := &Callbacks{verifier: v, baseErr: errors.New("optimist: callbacks: no CallbacksURL")}
-	for _, opt := range opts {
-		opt(cb)
-	}
+// NewCallbacks returns a handler that accepts the deliveries o.Verify
+// verifies, to be attached to requests with [Callbacks.Attach].
+func NewCallbacks(o CallbackOptions) *Callbacks {
+	cb := &Callbacks{verify: o.Verify, now: o.Now, tolerance: o.Tolerance, maxBody: o.MaxBodyBytes, bus: o.Bus}
+	cb.seen.limit = o.MaxDeliveries
+	cb.base, cb.baseErr = callbacksBase(o.URL)
 	if cb.now == nil {
 		cb.now = time.Now
 	}
 	if cb.tolerance <= 0 {
-		cb.tolerance = DefaultCallbackTolerance
+		cb.tolerance = defaultCallbackTolerance
 	}
 	if cb.maxBody <= 0 {
-		cb.maxBody = DefaultCallbackMaxBodyBytes
+		cb.maxBody = defaultCallbackMaxBodyBytes
 	}
 	if cb.seen.limit <= 0 {
-		cb.seen.limit = DefaultCallbackMaxDeliveries
+		cb.seen.limit = defaultCallbackMaxDeliveries
 	}
 	if cb.bus == nil {
 		cb.bus = newLocalBus()
@@ -79,56 +111,19 @@ func NewCallbacks(v Verifier, opts ...CallbacksOption) *Callbacks {
 	return cb
 }
 
-// CallbacksURL sets the public URL the handler is reachable at, such as
-// "https://app.example.com/hooks"; each operation's callback URL is it
-// with an unguessable last path segment added. It must be an absolute
-// http or https URL; otherwise [Callbacks.Attach] fails its requests.
-func CallbacksURL(base string) CallbacksOption {
-	return func(cb *Callbacks) {
-		u, err := resolveHTTP(&url.URL{}, base)
-		if err != nil {
-			cb.base, cb.baseErr = nil, err
-			return
-		}
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		u.RawPath = ""
-		cb.base, cb.baseErr = u, nil
+// callbacksBase parses the handler's public URL, without a trailing
+// slash, or says why it cannot be used.
+func callbacksBase(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("optimist: callbacks: no URL")
 	}
-}
-
-// CallbacksClock sets the clock delivery timestamps are checked against;
-// pass the clock of the client's [WithClock]. nil means time.Now.
-func CallbacksClock(now func() time.Time) CallbacksOption {
-	return func(cb *Callbacks) { cb.now = now }
-}
-
-// CallbacksTolerance sets how far a delivery's timestamp may be from the
-// clock, either way, and how long a delivery id is remembered to drop
-// duplicates. Zero or negative means [DefaultCallbackTolerance].
-func CallbacksTolerance(d time.Duration) CallbacksOption {
-	return func(cb *Callbacks) { cb.tolerance = d }
-}
-
-// CallbacksMaxBodyBytes sets the largest delivery body read; a longer one
-// is answered 413. Zero or negative means [DefaultCallbackMaxBodyBytes].
-func CallbacksMaxBodyBytes(n int64) CallbacksOption {
-	return func(cb *Callbacks) { cb.maxBody = n }
-}
-
-// CallbacksMaxDeliveries bounds how many delivery ids are remembered;
-// when full, the oldest is forgotten first, so a duplicate of it would be
-// handed on again: at worst, one more status GET. Zero or negative means
-// [DefaultCallbackMaxDeliveries].
-func CallbacksMaxDeliveries(n int) CallbacksOption {
-	return func(cb *Callbacks) { cb.seen.limit = n }
-}
-
-// CallbacksBus makes the handler publish verified deliveries on bus, for
-// several instances behind a load balancer: the instance that receives a
-// delivery may not be the one waiting for it. nil means an in-process
-// bus.
-func CallbacksBus(bus DeliveryBus) CallbacksOption {
-	return func(cb *Callbacks) { cb.bus = bus }
+	u, err := resolveHTTP(&url.URL{}, raw)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
 }
 
 // CallbackDelivery is a verified delivery, as a [DeliveryBus] carries it.
@@ -196,7 +191,10 @@ func (cb *Callbacks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accept verifies a delivery and checks its timestamp and id. It returns
 // the delivery to hand on (none for a duplicate) and the status to answer.
 func (cb *Callbacks) accept(h http.Header, body []byte) (CallbackDelivery, int) {
-	id, ts, err := cb.verifier.Verify(h, body)
+	if cb.verify == nil {
+		return CallbackDelivery{}, http.StatusUnauthorized
+	}
+	id, ts, err := cb.verify(h, body)
 	if err != nil || id == "" {
 		return CallbackDelivery{}, http.StatusUnauthorized
 	}

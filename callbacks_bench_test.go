@@ -8,6 +8,7 @@ import (
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
+	"github.com/optimist-go/optimist/webhook"
 )
 
 // BenchmarkJobResult measures, for a job that takes 2 s, how long a
@@ -22,9 +23,9 @@ func BenchmarkJobResult(b *testing.B) {
 	const scale = 100
 	job := 2 * time.Second / scale
 	polling := optimist.WithPolling(optimist.PollOptions{
-		Interval:    optimist.DefaultPollInterval / scale,
-		MaxInterval: optimist.DefaultMaxPollInterval / scale,
-		MinInterval: optimist.DefaultMinPollInterval / scale,
+		Interval:    defaultPollInterval / scale,
+		MaxInterval: defaultMaxPollInterval / scale,
+		MinInterval: defaultMinPollInterval / scale,
 	})
 	for _, withCallback := range []bool{false, true} {
 		name := "polling"
@@ -38,13 +39,13 @@ func BenchmarkJobResult(b *testing.B) {
 			h := newBenchHooks(b)
 			c := optimist.New(optimist.WithHTTPClient(s.Client()), polling)
 			var gets int
-			opts := []optimist.RequestOption{optimist.OnProgress(func(ev optimist.PollEvent) {
+			opts := []optimist.RequestOption{optimist.OnProgress(func(ev optimist.OperationStatus) {
 				if !ev.Callback {
 					gets++
 				}
 			})}
 			if withCallback {
-				opts = append(opts, h.Attach(optimist.CallbackInBody("callbackUrl")))
+				opts = append(opts, h.Attach(optimist.CallbackPlacement{Body: "callbackUrl"}))
 			}
 			var total time.Duration
 			b.ResetTimer()
@@ -64,12 +65,12 @@ func BenchmarkJobResult(b *testing.B) {
 
 // newBenchHooks is a Callbacks handler on a loopback server.
 func newBenchHooks(b *testing.B) *optimist.Callbacks {
-	v, err := optimist.StandardWebhooks(swSecret)
+	v, err := webhook.Standard(swSecret)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ts := httptestServer(b)
-	cb := optimist.NewCallbacks(v, optimist.CallbacksURL(ts.url+"/hooks"))
+	cb := optimist.NewCallbacks(optimist.CallbackOptions{URL: ts.url + "/hooks", Verify: v})
 	ts.start(cb)
 	return cb
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
+	"github.com/optimist-go/optimist/webhook"
 )
 
 // hooks is a Callbacks handler on its own loopback server, verifying the
@@ -26,15 +27,14 @@ type hooks struct {
 	offset atomic.Int64 // added to time.Now, in nanoseconds
 }
 
-func newHooks(t *testing.T, opts ...optimist.CallbacksOption) *hooks {
+func newHooks(t *testing.T) *hooks {
 	t.Helper()
 	h := &hooks{bus: &recordingBus{subs: map[string][]func(optimist.CallbackDelivery){}}}
-	v, err := optimist.StandardWebhooks(swSecret)
+	v, err := webhook.Standard(swSecret)
 	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(nil)
 	h.url = "http://" + ts.Listener.Addr().String() + "/hooks"
-	h.cb = optimist.NewCallbacks(v, append([]optimist.CallbacksOption{optimist.CallbacksURL(h.url),
-		optimist.CallbacksBus(h.bus), optimist.CallbacksClock(h.now)}, opts...)...)
+	h.cb = optimist.NewCallbacks(optimist.CallbackOptions{URL: h.url, Verify: v, Bus: h.bus, Now: h.now})
 	ts.Config.Handler = h.cb
 	ts.Start()
 	t.Cleanup(ts.Close)
@@ -112,7 +112,7 @@ type outcome struct {
 // postCallbackJob posts a job with a callback in the body from another goroutine.
 func postCallbackJob(t *testing.T, c *optimist.Client, s *mock.Server, h *hooks, opts ...optimist.RequestOption) <-chan outcome {
 	done := make(chan outcome, 1)
-	opts = append(opts, h.cb.Attach(optimist.CallbackInBody("callbackUrl")))
+	opts = append(opts, h.cb.Attach(optimist.CallbackPlacement{Body: "callbackUrl"}))
 	go func() {
 		var o outcome
 		o.resp, o.err = c.Post(t.Context(), s.URL+"/jobs", answer, &o.out, opts...)
@@ -137,7 +137,7 @@ func TestCallbackEndsWait(t *testing.T) {
 	h := newHooks(t)
 	clk := newBlockingClock()
 	done := postCallbackJob(t, newClient(s, clk.option()), s, h)
-	require.Equal(t, optimist.DefaultCallbackSlowdown*optimist.DefaultMinPollInterval, <-clk.sleeping,
+	require.Equal(t, defaultCallbackSlowdown*defaultMinPollInterval, <-clk.sleeping,
 		"polling slows while a callback is expected")
 	require.NoError(t, s.CompleteJob("1"))
 	o := <-done
@@ -159,7 +159,7 @@ func TestCallbackDroppedPollingFinishes(t *testing.T) {
 	require.NoError(t, o.err)
 	require.Equal(t, 42, o.out["answer"])
 	require.Equal(t, jobLines(2), requestLines(s))
-	require.Equal(t, repeat(4*optimist.DefaultMinPollInterval, 3), clk.Waits())
+	require.Equal(t, repeat(4*defaultMinPollInterval, 3), clk.Waits())
 	log := s.CallbackLog()
 	require.Len(t, log, 1)
 	require.Equal(t, mock.CallbackDropped, log[0].Fault)
@@ -265,8 +265,8 @@ func TestCallbackProgress(t *testing.T) {
 	s := newServer(t, mock.WithJobPolls(100), mock.WithCallbacks(swSecret))
 	h := newHooks(t)
 	clk := newBlockingClock()
-	events := make(chan optimist.PollEvent, 10)
-	done := postCallbackJob(t, newClient(s, clk.option()), s, h, optimist.OnProgress(func(ev optimist.PollEvent) {
+	events := make(chan optimist.OperationStatus, 10)
+	done := postCallbackJob(t, newClient(s, clk.option()), s, h, optimist.OnProgress(func(ev optimist.OperationStatus) {
 		events <- ev
 	}))
 	<-clk.sleeping
@@ -288,7 +288,7 @@ func TestCallbackResumeReattaches(t *testing.T) {
 	h := newHooks(t)
 	first := newClient(s)
 	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.FollowOperation(false),
-		h.cb.Attach(optimist.CallbackInBody("callbackUrl")))
+		h.cb.Attach(optimist.CallbackPlacement{Body: "callbackUrl"}))
 	require.NoError(t, err)
 	op, err := first.Operation(resp)
 	require.NoError(t, err)
@@ -320,10 +320,10 @@ func TestCallbackPlacement(t *testing.T) {
 		body   any
 		check  func(t *testing.T, r *http.Request, url string)
 	}{
-		{"query", http.MethodPut, optimist.CallbackInQuery("notify"), nil, func(t *testing.T, r *http.Request, url string) {
+		{"query", http.MethodPut, optimist.CallbackPlacement{Query: "notify"}, nil, func(t *testing.T, r *http.Request, url string) {
 			require.Equal(t, "a=1&notify="+strings.ReplaceAll(url, ":", "%3A"), strings.ReplaceAll(r.URL.RawQuery, "%2F", "/"))
 		}},
-		{"header", http.MethodPost, optimist.CallbackInHeader("Callback-Url"), map[string]int{"n": 1},
+		{"header", http.MethodPost, optimist.CallbackPlacement{Header: "Callback-Url"}, map[string]int{"n": 1},
 			func(t *testing.T, r *http.Request, url string) { require.Equal(t, url, r.Header.Get("Callback-Url")) }},
 	}
 	for _, tt := range tests {
@@ -362,19 +362,22 @@ func TestCallbackAttachErrors(t *testing.T) {
 	s := newServer(t)
 	c := newClient(s)
 	h := newHooks(t)
-	v, err := optimist.StandardWebhooks(swSecret)
+	v, err := webhook.Standard(swSecret)
 	require.NoError(t, err)
+	body := optimist.CallbackPlacement{Body: "cb"}
 	tests := []struct {
 		name string
 		body any
 		opt  optimist.RequestOption
 		want string
 	}{
-		{"no CallbacksURL", nil, optimist.NewCallbacks(v).Attach(optimist.CallbackInBody("cb")), "no CallbacksURL"},
-		{"bad CallbacksURL", nil, optimist.NewCallbacks(v, optimist.CallbacksURL("/relative")).Attach(optimist.CallbackInBody("cb")), "must be an http or https URL"},
-		{"no name", nil, h.cb.Attach(optimist.CallbackInHeader("")), "placement has no name"},
-		{"body not an object", []int{1}, h.cb.Attach(optimist.CallbackInBody("cb")), "not a JSON object"},
-		{"member taken", map[string]string{"cb": "x"}, h.cb.Attach(optimist.CallbackInBody("cb")), `has a "cb" member already`},
+		{"no URL", nil, optimist.NewCallbacks(optimist.CallbackOptions{Verify: v}).Attach(body), "callbacks: no URL"},
+		{"bad URL", nil, optimist.NewCallbacks(optimist.CallbackOptions{URL: "/relative", Verify: v}).Attach(body), "must be an http or https URL"},
+		{"no Verify", nil, optimist.NewCallbacks(optimist.CallbackOptions{URL: h.url}).Attach(body), "callbacks: no Verify"},
+		{"no name", nil, h.cb.Attach(optimist.CallbackPlacement{Header: ""}), "placement has no name"},
+		{"two names", nil, h.cb.Attach(optimist.CallbackPlacement{Body: "cb", Header: "Callback-Url"}), "placement has no name, or more than one"},
+		{"body not an object", []int{1}, h.cb.Attach(body), "not a JSON object"},
+		{"member taken", map[string]string{"cb": "x"}, h.cb.Attach(body), `has a "cb" member already`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,34 +19,36 @@ import (
 // the request is sent, and the wait that a delivery cuts short.
 
 // CallbackPlacement says where a request carries its operation's callback
-// URL: see [CallbackInBody], [CallbackInQuery] and [CallbackInHeader].
+// URL; exactly one of its fields is set. Another placement (none, or more
+// than one) fails the request before it is sent.
 type CallbackPlacement struct {
-	kind placementKind
-	name string
+	// Body places the callback URL in the string member Body of the
+	// request's JSON object body; a request without a body gets
+	// {Body: URL}. A body that is not a JSON object, or has the member
+	// already, is an error.
+	Body string
+	// Query places the callback URL in the query parameter Query.
+	Query string
+	// Header places the callback URL in the request header Header.
+	Header string
 }
 
-type placementKind int
-
-const (
-	placeBody placementKind = iota + 1
-	placeQuery
-	placeHeader
-)
-
-// CallbackInBody places the callback URL in the string member name of the
-// request's JSON object body; a request without a body gets {name: URL}.
-// A body that is not a JSON object, or has the member already, is an
-// error.
-func CallbackInBody(name string) CallbackPlacement { return CallbackPlacement{placeBody, name} }
-
-// CallbackInQuery places the callback URL in the query parameter name.
-func CallbackInQuery(name string) CallbackPlacement { return CallbackPlacement{placeQuery, name} }
-
-// CallbackInHeader places the callback URL in the request header name.
-func CallbackInHeader(name string) CallbackPlacement { return CallbackPlacement{placeHeader, name} }
+// name returns the one name p sets, or "" when it sets none or several.
+func (p CallbackPlacement) name() string {
+	var name string
+	for _, n := range [...]string{p.Body, p.Query, p.Header} {
+		if n != "" && name != "" {
+			return ""
+		}
+		if n != "" {
+			name = n
+		}
+	}
+	return name
+}
 
 // Attach returns a request option that gives the operation the request
-// starts a callback URL of its own (the [CallbacksURL] with an unguessable
+// starts a callback URL of its own ([CallbackOptions].URL with an unguessable
 // segment added), placed in the request where at says, and listens for
 // its deliveries from before the request is sent, so that a callback that
 // comes before the 202 Accepted counts. [Operation.Wait] then ends on a
@@ -57,8 +59,9 @@ func CallbackInHeader(name string) CallbackPlacement { return CallbackPlacement{
 // delivery in between is missed, and the next poll tells instead. A
 // delivery that asks for a poll gets one at once, whatever
 // PollOptions.MinInterval says: deliveries are signed and deduplicated,
-// so only the API can ask so. Without a valid CallbacksURL,
-// or with an empty name in at, the request fails before it is sent. The
+// so only the API can ask so. Without a valid CallbackOptions.URL, without
+// CallbackOptions.Verify, or with a placement that does not set exactly one
+// name, the request fails before it is sent. The
 // client methods and [Client.Do] attach callbacks; [Update] does not.
 func (cb *Callbacks) Attach(at CallbackPlacement) RequestOption {
 	return func(o *requestOptions) { o.async.callback = &callbackAttach{cb: cb, at: at} }
@@ -84,14 +87,19 @@ func (r *request) attachCallback() (release func(), err error) {
 	if a.cb.base == nil {
 		return nil, fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), a.cb.baseErr)
 	}
-	if a.at.name == "" {
-		return nil, fmt.Errorf("optimist: %s %s: callback placement has no name", r.method, redactURL(r.url.String()))
+	if a.cb.verify == nil {
+		return nil, fmt.Errorf("optimist: %s %s: callbacks: no Verify", r.method, redactURL(r.url.String()))
+	}
+	name := a.at.name()
+	if name == "" {
+		return nil, fmt.Errorf("optimist: %s %s: callback placement has no name, or more than one: set one of Body, Query and Header",
+			r.method, redactURL(r.url.String()))
 	}
 	id := rand.Text()
 	u := a.cb.base.JoinPath(id).String()
-	switch a.at.kind {
-	case placeBody:
-		body, err := withJSONMember(r.body, a.at.name, u)
+	switch name {
+	case a.at.Body:
+		body, err := withJSONMember(r.body, name, u)
 		if err != nil {
 			return nil, fmt.Errorf("optimist: %s %s: placing the callback URL: %w", r.method, redactURL(r.url.String()), err)
 		}
@@ -99,15 +107,15 @@ func (r *request) attachCallback() (release func(), err error) {
 		if r.header.Get("Content-Type") == "" {
 			r.header.Set("Content-Type", "application/json")
 		}
-	case placeQuery:
+	case a.at.Query:
 		sent := *r.url
 		if sent.RawQuery != "" {
 			sent.RawQuery += "&"
 		}
-		sent.RawQuery += url.QueryEscape(a.at.name) + "=" + url.QueryEscape(u)
+		sent.RawQuery += url.QueryEscape(name) + "=" + url.QueryEscape(u)
 		a.origURL, r.url = r.url, &sent
 	default:
-		r.header.Set(a.at.name, u)
+		r.header.Set(name, u)
 	}
 	a.id, a.sub = id, a.cb.subscribe(id)
 	return a.sub.close, nil
@@ -145,8 +153,8 @@ func (a asyncOptions) requestURL(u *url.URL) *url.URL {
 // dropPlacedHeader keeps a header-placed callback URL out of the status
 // and result GETs.
 func (a asyncOptions) dropPlacedHeader(h http.Header) {
-	if a.callback != nil && a.callback.id != "" && a.callback.at.kind == placeHeader {
-		h.Del(a.callback.at.name)
+	if a.callback != nil && a.callback.id != "" && a.callback.at.Header != "" {
+		h.Del(a.callback.at.Header)
 	}
 }
 

@@ -321,10 +321,6 @@ var (
 	// ErrInvalidResumeToken is matched when [Client.ResumeOperation] is
 	// given a token that [Operation.ResumeToken] did not make.
 	ErrInvalidResumeToken = errors.New("optimist: invalid resume token")
-
-	// ErrCallbackSignature is matched when a callback delivery's signature
-	// is missing, malformed or made with none of the verifier's secrets.
-	ErrCallbackSignature = errors.New("optimist: callback signature not verified")
 )
 
 // Locks. A lock answer is neither a version conflict nor a business rule:

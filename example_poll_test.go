@@ -10,6 +10,7 @@ import (
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
+	"github.com/optimist-go/optimist/webhook"
 )
 
 // A POST answered 202 Accepted is followed to the operation's end: the
@@ -53,7 +54,7 @@ func ExampleClient_ResumeOperation() {
 	saved := op.ResumeToken() // store it: it is all a restarted process needs
 
 	later := optimist.New()
-	op, err = later.ResumeOperation(saved, optimist.OnProgress(func(ev optimist.PollEvent) {
+	op, err = later.ResumeOperation(saved, optimist.OnProgress(func(ev optimist.OperationStatus) {
 		fmt.Printf("poll %d: %s %.0f%%\n", ev.Attempt, ev.State, *ev.PercentComplete)
 	}))
 	if err != nil {
@@ -104,14 +105,14 @@ func ExampleCallbacks() {
 		mock.WithCallbacks(secret))
 	defer api.Close()
 
-	verifier, err := optimist.StandardWebhooks(secret)
+	verifier, err := webhook.Standard(secret)
 	if err != nil {
 		panic(err)
 	}
 	mux := http.NewServeMux()
 	app := httptest.NewServer(mux) // the application's public server
 	defer app.Close()
-	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL(app.URL+"/hooks"))
+	hooks := optimist.NewCallbacks(optimist.CallbackOptions{URL: app.URL + "/hooks", Verify: verifier})
 	mux.Handle("/hooks/", hooks)
 
 	c := optimist.New()
@@ -120,8 +121,8 @@ func ExampleCallbacks() {
 	}
 	job := map[string]any{"result": map[string]int{"rows": 1200}}
 	_, err = c.Post(ctx, api.URL+"/jobs", job, &report,
-		hooks.Attach(optimist.CallbackInBody("callbackUrl")),
-		optimist.OnProgress(func(ev optimist.PollEvent) { fmt.Println("status GET:", ev.State) }))
+		hooks.Attach(optimist.CallbackPlacement{Body: "callbackUrl"}),
+		optimist.OnProgress(func(ev optimist.OperationStatus) { fmt.Println("status GET:", ev.State) }))
 	if err != nil {
 		panic(err)
 	}

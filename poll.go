@@ -32,7 +32,7 @@ type Operation struct {
 	hint       *url.URL    // the result, when a status document names none
 	start      time.Time
 	waitFirst  bool // wait before the first poll
-	onProgress func(PollEvent)
+	onProgress func(OperationStatus)
 	callback   callbackLink // the callback this operation expects, if any
 
 	accepted serverWait // what the 202 asked for
@@ -112,12 +112,6 @@ func (c *Client) await(ctx context.Context, r *request, accepted *Response) (*Re
 	}
 	return resp, err
 }
-
-// StatusURL returns the operation's status URL. It keeps any user
-// information the URL has. To resume the operation, keep its
-// [Operation.ResumeToken] instead: the status URL alone does not say where
-// the result is.
-func (op *Operation) StatusURL() string { return op.url.String() }
 
 // Done reports whether the operation has ended.
 func (op *Operation) Done() bool { return op.done }
@@ -335,15 +329,16 @@ func (op *Operation) get(u *url.URL) *request {
 	return r
 }
 
-// event describes a status response, or a callback when status is 0.
-func (op *Operation) event(status int, st OperationStatus) PollEvent {
-	return PollEvent{StatusURL: op.redacted(), Attempt: op.attempts, StatusCode: status,
+// event describes a status response, or a callback when status is 0, for
+// the progress hooks.
+func (op *Operation) event(status int, st OperationStatus) OperationStatus {
+	return OperationStatus{StatusURL: op.redacted(), Attempt: op.attempts, StatusCode: status,
 		Callback: status == 0, State: st.State, Done: st.Done, Failed: st.Failed,
 		PercentComplete: st.PercentComplete}
 }
 
 // report tells the hooks and the log of a status response or callback.
-func (op *Operation) report(ctx context.Context, ev PollEvent) {
+func (op *Operation) report(ctx context.Context, ev OperationStatus) {
 	if op.c.poll.OnProgress != nil {
 		op.c.poll.OnProgress(ev)
 	}

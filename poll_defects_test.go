@@ -93,7 +93,7 @@ func TestPollOptionsRanges(t *testing.T) {
 		s := newScript(t, accepted(), steps...)
 		c := optimist.New(newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{MaxTime: -1}))
 		_, err := c.Post(t.Context(), s.URL+"/ops/start", nil, nil)
-		require.NoError(t, err, "40 minutes of polls, past DefaultMaxPollTime")
+		require.NoError(t, err, "40 minutes of polls, past the default PollOptions.MaxTime")
 	})
 	t.Run("a later WithPolling replaces an earlier one", func(t *testing.T) {
 		t.Parallel()

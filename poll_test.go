@@ -17,6 +17,16 @@ import (
 	"github.com/optimist-go/optimist/mock"
 )
 
+// The documented defaults of PollOptions and CallbackOptions, which the
+// tests expect.
+const (
+	defaultPollInterval      = 500 * time.Millisecond
+	defaultMaxPollInterval   = 10 * time.Second
+	defaultMinPollInterval   = 100 * time.Millisecond
+	defaultCallbackSlowdown  = 4
+	defaultCallbackTolerance = 5 * time.Minute
+)
+
 // fakeClock is a WithClock pair whose sleep returns at once, records the
 // wait and moves the clock on by it.
 type fakeClock struct {
@@ -90,7 +100,7 @@ func TestPostWaitsForOperation(t *testing.T) {
 			require.Equal(t, map[string]int{"answer": 42}, out)
 			require.Equal(t, jobLines(polls), requestLines(s))
 			// The mock asks for Retry-After: 0; polling still waits.
-			require.Equal(t, repeat(optimist.DefaultMinPollInterval, polls+1), clk.Waits())
+			require.Equal(t, repeat(defaultMinPollInterval, polls+1), clk.Waits())
 		})
 	}
 }
@@ -107,9 +117,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}{
 		{"delta-seconds", "1", nil, repeat(time.Second, 3)},
 		// A date is a moment: once it has passed, the shortest wait.
-		{"IMF-fixdate", at.Format(http.TimeFormat), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
-		{"RFC 850", at.Format("Monday, 02-Jan-06 15:04:05 GMT"), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
-		{"asctime", at.Format(time.ANSIC), nil, []time.Duration{10 * time.Second, optimist.DefaultMinPollInterval, optimist.DefaultMinPollInterval}},
+		{"IMF-fixdate", at.Format(http.TimeFormat), nil, []time.Duration{10 * time.Second, defaultMinPollInterval, defaultMinPollInterval}},
+		{"RFC 850", at.Format("Monday, 02-Jan-06 15:04:05 GMT"), nil, []time.Duration{10 * time.Second, defaultMinPollInterval, defaultMinPollInterval}},
+		{"asctime", at.Format(time.ANSIC), nil, []time.Duration{10 * time.Second, defaultMinPollInterval, defaultMinPollInterval}},
 		{"clamped", "3600", []optimist.Option{optimist.WithRetry(optimist.RetryOptions{MaxRetryAfter: 5 * time.Second})}, repeat(5*time.Second, 3)},
 		{"default clamp", "86400", nil, repeat(defaultMaxRetryAfter, 3)},
 		{"raised floor", "0", []optimist.Option{optimist.WithPolling(optimist.PollOptions{MinInterval: time.Second})}, repeat(time.Second, 3)},
@@ -214,7 +224,7 @@ func TestContextCancelStopsPolling(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		c := newClient(s, clk.option())
-		resp, err := c.Post(ctx, s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.PollEvent) {
+		resp, err := c.Post(ctx, s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.OperationStatus) {
 			if ev.Attempt == 2 {
 				cancel()
 			}
@@ -353,7 +363,9 @@ func TestResumeOperation(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithJobPolls(3))
 	first := newClient(s)
-	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.FollowOperation(false))
+	var polled string
+	resp, err := first.Post(t.Context(), s.URL+"/jobs", answer, nil, optimist.FollowOperation(false),
+		optimist.OnProgress(func(st optimist.OperationStatus) { polled = st.StatusURL }))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	op, err := first.Operation(resp)
@@ -361,7 +373,7 @@ func TestResumeOperation(t *testing.T) {
 	done, err := op.Poll(t.Context())
 	require.NoError(t, err)
 	require.False(t, done)
-	require.Equal(t, s.URL+"/jobs/1", op.StatusURL())
+	require.Equal(t, s.URL+"/jobs/1", polled)
 	saved := op.ResumeToken()
 
 	clk := newFakeClock()
@@ -427,12 +439,12 @@ func TestOperationHandle(t *testing.T) {
 func TestPollEvents(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, mock.WithJobPolls(2))
-	var events []optimist.PollEvent
-	var perRequest []optimist.PollEvent
+	var events []optimist.OperationStatus
+	var perRequest []optimist.OperationStatus
 	c := newClient(s, newFakeClock().option(), optimist.WithPolling(optimist.PollOptions{
-		OnProgress: func(ev optimist.PollEvent) { events = append(events, ev) },
+		OnProgress: func(ev optimist.OperationStatus) { events = append(events, ev) },
 	}))
-	_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.PollEvent) {
+	_, err := c.Post(t.Context(), s.URL+"/jobs", nil, nil, optimist.OnProgress(func(ev optimist.OperationStatus) {
 		perRequest = append(perRequest, ev)
 	}))
 	require.NoError(t, err)

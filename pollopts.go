@@ -5,24 +5,15 @@ import (
 	"time"
 )
 
-// Defaults of polling; see [PollOptions].
+// Defaults of polling; [PollOptions] documents each.
 const (
-	// DefaultPollInterval is the first wait between polls when the server
-	// gives no Retry-After; each later wait is DefaultPollFactor times the
-	// one before, up to DefaultMaxPollInterval.
-	DefaultPollInterval    = 500 * time.Millisecond
-	DefaultPollFactor      = 1.5
-	DefaultMaxPollInterval = 10 * time.Second
-	// DefaultMinPollInterval is the shortest wait between polls, whatever
-	// the server asks for: polling never becomes a busy loop.
-	DefaultMinPollInterval = 100 * time.Millisecond
-	// DefaultMaxPollTime bounds the total wait for one operation.
-	DefaultMaxPollTime = 30 * time.Minute
-	// DefaultMaxStatusBytes is the largest status response body read.
-	DefaultMaxStatusBytes = 1 << 20
-	// DefaultCallbackSlowdown is how many times longer the waits between
-	// polls are while a callback is expected (see [Callbacks.Attach]).
-	DefaultCallbackSlowdown = 4
+	defaultPollInterval     = 500 * time.Millisecond
+	defaultPollFactor       = 1.5
+	defaultMaxPollInterval  = 10 * time.Second
+	defaultMinPollInterval  = 100 * time.Millisecond // polling never becomes a busy loop
+	defaultMaxPollTime      = 30 * time.Minute
+	defaultMaxStatusBytes   = 1 << 20
+	defaultCallbackSlowdown = 4
 )
 
 // PollOptions configure how a client follows operations a 202 Accepted
@@ -46,10 +37,12 @@ type PollOptions struct {
 	// [DefaultStatusDecoder].
 	Decoder StatusDecoder
 	// OnProgress is called after every status response and every
-	// verified progress callback of every operation; [OnProgress] adds
-	// one for a single request. It runs on the waiting goroutine and must
-	// not block for long. nil means none.
-	OnProgress func(PollEvent)
+	// verified progress callback of every operation, with what it says
+	// and the client's fields of [OperationStatus] (StatusURL, Attempt,
+	// StatusCode, Callback) set; [OnProgress] adds one for a single
+	// request. It runs on the waiting goroutine and must not block for
+	// long. nil means none.
+	OnProgress func(OperationStatus)
 	// TrustedOrigins names origins, such as "https://status.example.com",
 	// that may receive the credentials (Authorization,
 	// Proxy-Authorization, Cookie and [WithSecretHeaders]) of the request
@@ -60,35 +53,32 @@ type PollOptions struct {
 	TrustedOrigins []string
 	// Interval is the first wait between polls when the server gives no
 	// Retry-After; each later one is Factor times longer, up to
-	// MaxInterval. Zero or negative Interval and MaxInterval mean
-	// [DefaultPollInterval] and [DefaultMaxPollInterval]; a Factor below
-	// 1 (zero included) means [DefaultPollFactor], and 1 a fixed
-	// interval.
+	// MaxInterval. Zero or negative Interval means 500ms, and zero or
+	// negative MaxInterval 10s; a Factor below 1 (zero included) means
+	// 1.5, and 1 a fixed interval.
 	Interval, MaxInterval time.Duration
 	Factor                float64
 	// MinInterval is the shortest wait between polls, even when the
-	// server asks for less. Zero means [DefaultMinPollInterval]; a
-	// negative value means no minimum.
+	// server asks for less, so that polling never becomes a busy loop.
+	// Zero means 100ms; a negative value means no minimum.
 	MinInterval time.Duration
 	// MaxTime bounds the total wait for one operation, besides the
 	// context's deadline; an operation not done in time is an error
-	// matching [context.DeadlineExceeded]. Zero means
-	// [DefaultMaxPollTime]; a negative value leaves the bound to the
-	// context.
+	// matching [context.DeadlineExceeded]. Zero means 30 minutes; a
+	// negative value leaves the bound to the context.
 	MaxTime time.Duration
 	// MaxStatusBytes is the largest status response body read; a longer
 	// one is an error matching [ErrBodyTooLarge], and the read stops at
 	// the limit. A result that is the status response itself is bounded by
 	// it too; a result read from another URL, or reached through a 303
 	// See Other, is bounded by [WithMaxBodyBytes]. Zero or negative means
-	// [DefaultMaxStatusBytes].
+	// 1 MiB.
 	MaxStatusBytes int64
 	// CallbackSlowdown multiplies the waits between polls while a
 	// callback is expected, a Retry-After's too (after it is cut to
 	// [RetryOptions].MaxRetryAfter), so that no wait is shorter than the server
 	// asked; a slowed wait is cut to what remains of MaxTime. Values below
-	// 1 (zero included) mean [DefaultCallbackSlowdown]; 1 polls as if none
-	// were expected.
+	// 1 (zero included) mean 4; 1 polls as if none were expected.
 	CallbackSlowdown float64
 }
 
@@ -126,7 +116,7 @@ func (p *pollConfig) decode(resp *Response) (OperationStatus, error) {
 
 func (p *pollConfig) statusLimit() int64 {
 	if p.MaxStatusBytes <= 0 {
-		return DefaultMaxStatusBytes
+		return defaultMaxStatusBytes
 	}
 	return p.MaxStatusBytes
 }
@@ -134,7 +124,7 @@ func (p *pollConfig) statusLimit() int64 {
 // maxPollTime returns the bound on one operation's wait, 0 for none.
 func (p *pollConfig) maxPollTime() time.Duration {
 	if p.MaxTime == 0 {
-		return DefaultMaxPollTime
+		return defaultMaxPollTime
 	}
 	return max(p.MaxTime, 0)
 }
@@ -142,7 +132,7 @@ func (p *pollConfig) maxPollTime() time.Duration {
 func (p *pollConfig) minPollInterval() time.Duration {
 	switch {
 	case p.MinInterval == 0:
-		return DefaultMinPollInterval
+		return defaultMinPollInterval
 	case p.MinInterval < 0:
 		return 0
 	}
@@ -151,7 +141,7 @@ func (p *pollConfig) minPollInterval() time.Duration {
 
 func (p *pollConfig) slowdown() float64 {
 	if p.CallbackSlowdown < 1 {
-		return DefaultCallbackSlowdown
+		return defaultCallbackSlowdown
 	}
 	return p.CallbackSlowdown
 }
@@ -161,13 +151,13 @@ func (p *pollConfig) slowdown() float64 {
 func (p *pollConfig) backoff(n int) time.Duration {
 	d, ceiling, factor := p.Interval, p.MaxInterval, p.Factor
 	if d <= 0 {
-		d = DefaultPollInterval
+		d = defaultPollInterval
 	}
 	if ceiling <= 0 {
-		ceiling = DefaultMaxPollInterval
+		ceiling = defaultMaxPollInterval
 	}
 	if factor < 1 {
-		factor = DefaultPollFactor
+		factor = defaultPollFactor
 	}
 	for ; n > 0 && d < ceiling && factor > 1; n-- {
 		d = time.Duration(float64(d) * factor)
@@ -186,14 +176,15 @@ func (p *pollConfig) trusts(u *url.URL) bool {
 
 // asyncOptions are the request options of an operation a request starts.
 type asyncOptions struct {
-	onProgress func(PollEvent)
+	onProgress func(OperationStatus)
 	callback   *callbackAttach
 }
 
 // OnProgress calls fn after every status response and every verified
 // progress callback of the operation this request starts (or, given to
-// [Client.ResumeOperation], resumes), after [PollOptions].OnProgress. fn
-// runs on the waiting goroutine and must not block for long.
-func OnProgress(fn func(PollEvent)) RequestOption {
+// [Client.ResumeOperation], resumes), after [PollOptions].OnProgress, with
+// the same [OperationStatus]. fn runs on the waiting goroutine and must
+// not block for long.
+func OnProgress(fn func(OperationStatus)) RequestOption {
 	return func(o *requestOptions) { o.async.onProgress = fn }
 }

@@ -171,7 +171,13 @@ func retryAfterOf(resp *Response, now time.Time) serverWait {
 // the caller. See [DefaultStatusDecoder] and [PollOptions].
 type StatusDecoder func(resp *Response) (OperationStatus, error)
 
-// OperationStatus is what a status response says of an operation.
+// OperationStatus is what a status response says of an operation. A
+// [StatusDecoder] sets State, Done, Failed, ResultURL, PercentComplete and
+// Error. The progress hooks ([PollOptions].OnProgress, [OnProgress]) get
+// one for every status response and every verified progress callback,
+// with State, Done, Failed and PercentComplete as the server reported
+// them and the client's fields, StatusURL, Attempt, StatusCode and
+// Callback, set; ResultURL and Error are then empty.
 type OperationStatus struct {
 	// State is the state the status document names, as written, such as
 	// "Running" or "Succeeded". Empty means the response is no status
@@ -192,6 +198,22 @@ type OperationStatus struct {
 	// Error is the server's account of a failure: the document's error
 	// member, or the whole body when it has none.
 	Error json.RawMessage
+
+	// StatusURL is the URL polled, without user information. Set by the
+	// client for progress hooks; a StatusDecoder leaves it empty.
+	StatusURL string
+	// Attempt counts the status responses of the operation, from 1; a
+	// callback's report carries the count so far. Set by the client for
+	// progress hooks; a StatusDecoder leaves it zero.
+	Attempt int
+	// StatusCode is the status response's HTTP status; 0 for a callback.
+	// Set by the client for progress hooks; a StatusDecoder leaves it
+	// zero.
+	StatusCode int
+	// Callback reports that the report comes from a progress callback
+	// (see [Callbacks]), not from a status response. Set by the client
+	// for progress hooks; a StatusDecoder leaves it false.
+	Callback bool
 }
 
 // DefaultStatusDecoder reads the common conventions; it never fails.
@@ -297,28 +319,6 @@ func parseStatusDocument(body []byte) statusDocument {
 		doc.state = state
 	}
 	return doc
-}
-
-// PollEvent describes one status response, or one verified progress
-// callback, for [PollOptions].OnProgress and [OnProgress].
-type PollEvent struct {
-	// StatusURL is the URL polled, without user information.
-	StatusURL string
-	// Attempt counts the status responses of the operation, from 1; a
-	// callback's event carries the count so far.
-	Attempt int
-	// StatusCode is the status response's HTTP status; 0 for a callback.
-	StatusCode int
-	// Callback reports that the event comes from a progress callback
-	// (see [Callbacks]), not from a status response.
-	Callback bool
-	// State is the operation's state as the server names it, or empty.
-	State string
-	// Done reports that the operation has ended; Failed, that it ended
-	// without success.
-	Done, Failed bool
-	// PercentComplete is the progress the server reports, nil if none.
-	PercentComplete *float64
 }
 
 // OperationError is returned when an operation ends in a failed or

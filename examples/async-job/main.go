@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/examples/internal/demo"
 	"github.com/optimist-go/optimist/mock"
+	"github.com/optimist-go/optimist/webhook"
 )
 
 func main() { demo.Main(run) }
@@ -54,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		state = filepath.Join(dir, "resume-token")
 	}
 
-	progress := optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
+	progress := optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.OperationStatus) {
 		pct := ""
 		if ev.PercentComplete != nil {
 			pct = fmt.Sprintf(" %.0f%%", *ev.PercentComplete)
@@ -76,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // callback serves a Callbacks handler on a loopback port, submits a job
 // with its callback URL in the body, and waits for the job's end.
 func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io.Writer) error {
-	verifier, err := optimist.StandardWebhooks(secret)
+	verifier, err := webhook.Standard(secret)
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io
 	if err != nil {
 		return err
 	}
-	hooks := optimist.NewCallbacks(verifier, optimist.CallbacksURL("http://"+ln.Addr().String()+"/hooks"))
+	hooks := optimist.NewCallbacks(optimist.CallbackOptions{URL: "http://" + ln.Addr().String() + "/hooks", Verify: verifier})
 	app := &http.Server{Handler: hooks, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = app.Serve(ln) }()
 	defer app.Close()
@@ -94,11 +96,25 @@ func callback(ctx context.Context, c *optimist.Client, jobsURL string, stdout io
 	var out struct {
 		Report string `json:"report"`
 	}
-	if _, err := c.Post(ctx, jobsURL, job, &out, hooks.Attach(optimist.CallbackInBody("callbackUrl"))); err != nil {
+	if _, err := c.Post(ctx, jobsURL, job, &out, hooks.Attach(optimist.CallbackPlacement{Body: "callbackUrl"})); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "called back; result: %s report\n", out.Report)
 	return nil
+}
+
+// statusURL is the status URL the 202 answer resp names (the mock names
+// it in Operation-Location), resolved against the request's URL.
+func statusURL(jobsURL string, resp *optimist.Response) string {
+	base, err := url.Parse(jobsURL)
+	if err != nil {
+		return ""
+	}
+	ref, err := url.Parse(resp.Header.Get("Operation-Location"))
+	if err != nil {
+		return ""
+	}
+	return base.ResolveReference(ref).String()
 }
 
 // submit starts the job without waiting for it, looks at it once and
@@ -113,7 +129,8 @@ func submit(ctx context.Context, c *optimist.Client, jobsURL, state string, stdo
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "submitted: %d %s, status at %s\n", resp.StatusCode, http.StatusText(resp.StatusCode), op.StatusURL())
+	fmt.Fprintf(stdout, "submitted: %d %s, status at %s\n", resp.StatusCode, http.StatusText(resp.StatusCode),
+		statusURL(jobsURL, resp))
 	if _, err := op.Poll(ctx); err != nil {
 		return err
 	}

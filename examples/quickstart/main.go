@@ -212,7 +212,7 @@ func unionTags(out io.Writer) optimist.PathResolver {
 // to its result.
 func job(ctx context.Context, out io.Writer, t *tour) error {
 	fmt.Fprintln(out, "3. A 202 Accepted job, followed to its result")
-	c := t.newClient(optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.PollEvent) {
+	c := t.newClient(optimist.WithPolling(optimist.PollOptions{OnProgress: func(ev optimist.OperationStatus) {
 		if ev.PercentComplete != nil {
 			fmt.Fprintf(out, "   %s %.0f%%\n", strings.ToLower(ev.State), *ev.PercentComplete)
 		}
@@ -226,7 +226,7 @@ func job(ctx context.Context, out io.Writer, t *tour) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(op.StatusURL(), t.base))
+	fmt.Fprintf(out, "   POST /jobs: %d Accepted, status at %s\n", resp.StatusCode, strings.TrimPrefix(resp.Header.Get("Operation-Location"), t.base))
 	result, err := op.Wait(ctx)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package optimist_test
+package webhook_test
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/optimist-go/optimist"
+	"github.com/optimist-go/optimist/webhook"
 )
 
 // Test vectors, computed outside the code under test:
@@ -61,20 +61,20 @@ func headers(kv ...string) http.Header {
 
 func TestVerifiers(t *testing.T) {
 	t.Parallel()
-	sw, err := optimist.StandardWebhooks("whsec_"+"b3RoZXI=", swSecret) // rotation: the second key signs
+	sw, err := webhook.Standard("whsec_"+"b3RoZXI=", swSecret) // rotation: the second key signs
 	require.NoError(t, err)
-	ed, err := optimist.StandardWebhooks(edPublic)
+	ed, err := webhook.Standard(edPublic)
 	require.NoError(t, err)
-	wrong, err := optimist.StandardWebhooks("whsec_b3RoZXI=")
+	wrong, err := webhook.Standard("whsec_b3RoZXI=")
 	require.NoError(t, err)
-	stripe := optimist.StripeSignature("whsec_old", stripeSecret)
-	github := optimist.GitHubSignature(githubSecret)
+	stripe := webhook.Stripe("whsec_old", stripeSecret)
+	github := webhook.GitHub(githubSecret)
 	swHeader := func(sig string) http.Header {
 		return headers("webhook-id", swID, "webhook-timestamp", swTimestamp, "webhook-signature", sig)
 	}
 	tests := []struct {
 		name   string
-		v      optimist.Verifier
+		v      webhook.Verifier
 		header http.Header
 		body   string
 		id     string
@@ -92,17 +92,17 @@ func TestVerifiers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			id, ts, err := tt.v.Verify(tt.header, []byte(tt.body))
+			id, ts, err := tt.v(tt.header, []byte(tt.body))
 			require.NoError(t, err)
 			require.Equal(t, tt.id, id)
 			require.True(t, tt.ts.Equal(ts), ts)
-			_, _, err = tt.v.Verify(tt.header, []byte(tt.body+" "))
-			require.ErrorIs(t, err, optimist.ErrCallbackSignature, "a changed body")
+			_, _, err = tt.v(tt.header, []byte(tt.body+" "))
+			require.ErrorIs(t, err, webhook.ErrSignature, "a changed body")
 		})
 	}
 	rejected := []struct {
 		name   string
-		v      optimist.Verifier
+		v      webhook.Verifier
 		header http.Header
 		body   string
 	}{
@@ -116,24 +116,24 @@ func TestVerifiers(t *testing.T) {
 		{"standard webhooks, no timestamp", sw, headers("webhook-id", swID, "webhook-signature", swSignature), swBody},
 		{"stripe, no timestamp", stripe, headers("Stripe-Signature", "v1="+stripeSignature), stripeBody},
 		{"stripe, other timestamp", stripe, headers("Stripe-Signature", "t=1700000001,v1="+stripeSignature), stripeBody},
-		{"stripe, wrong secret", optimist.StripeSignature("whsec_x"), headers("Stripe-Signature", "t=1700000000,v1="+stripeSignature), stripeBody},
+		{"stripe, wrong secret", webhook.Stripe("whsec_x"), headers("Stripe-Signature", "t=1700000000,v1="+stripeSignature), stripeBody},
 		{"github, no delivery id", github, headers("X-Hub-Signature-256", githubSignature), githubBody},
 		{"github, sha1 form", github, headers("X-Hub-Signature-256", "sha1="+githubSignature[7:], "X-GitHub-Delivery", "d-1"), githubBody},
-		{"github, no secret", optimist.GitHubSignature(""), headers("X-Hub-Signature-256", githubSignature, "X-GitHub-Delivery", "d-1"), githubBody},
+		{"github, no secret", webhook.GitHub(""), headers("X-Hub-Signature-256", githubSignature, "X-GitHub-Delivery", "d-1"), githubBody},
 	}
 	for _, tt := range rejected {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := tt.v.Verify(tt.header, []byte(tt.body))
-			require.ErrorIs(t, err, optimist.ErrCallbackSignature)
+			_, _, err := tt.v(tt.header, []byte(tt.body))
+			require.ErrorIs(t, err, webhook.ErrSignature)
 		})
 	}
 }
 
-func TestStandardWebhooksKeys(t *testing.T) {
+func TestStandardKeys(t *testing.T) {
 	t.Parallel()
 	for _, keys := range [][]string{nil, {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"whsec_!!"}, {"whsec_"}, {"whpk_AAAA"}} {
-		_, err := optimist.StandardWebhooks(keys...)
+		_, err := webhook.Standard(keys...)
 		require.Error(t, err, keys)
 	}
 }

@@ -1,4 +1,4 @@
-package optimist
+package webhook
 
 import (
 	"crypto/ed25519"
@@ -15,34 +15,28 @@ import (
 	"time"
 )
 
-// Verifiers of the common webhook signature schemes. Each compares in
-// constant time and accepts any of several secrets, for rotation. This
-// file does no I/O and reads no clock: [Callbacks] checks the timestamp.
+// The verifiers of the common webhook signature schemes, and the error a
+// delivery that does not verify matches.
+
+// ErrSignature is matched when a delivery's signature is missing,
+// malformed or made with none of the verifier's secrets.
+var ErrSignature = errors.New("optimist: callback signature not verified")
 
 // Verifier checks a webhook delivery's signature over its header and body
 // and returns its id and signed timestamp (zero when the scheme signs
 // none). A delivery it does not verify is an error matching
-// [ErrCallbackSignature].
-type Verifier interface {
-	Verify(header http.Header, body []byte) (id string, timestamp time.Time, err error)
-}
+// [ErrSignature]. A Verifier must be safe for concurrent use; those of
+// this package are.
+type Verifier func(header http.Header, body []byte) (id string, timestamp time.Time, err error)
 
-// VerifierFunc is a [Verifier] made of a function.
-type VerifierFunc func(header http.Header, body []byte) (string, time.Time, error)
-
-// Verify calls f.
-func (f VerifierFunc) Verify(header http.Header, body []byte) (string, time.Time, error) {
-	return f(header, body)
-}
-
-// StandardWebhooks returns a [Verifier] of the Standard Webhooks scheme
+// Standard returns a [Verifier] of the Standard Webhooks scheme
 // (standardwebhooks.com): the headers webhook-id, webhook-timestamp (Unix
 // seconds) and webhook-signature, a space-separated list of signatures
 // over "id.timestamp.body": "v1,<base64 HMAC-SHA256>" checked with the
 // "whsec_<base64>" secrets, and "v1a,<base64 ed25519>" checked with the
 // "whpk_<base64>" public keys. One signature verified by one key
 // suffices. A key of another form, or none, is an error.
-func StandardWebhooks(keys ...string) (Verifier, error) {
+func Standard(keys ...string) (Verifier, error) {
 	var secrets [][]byte
 	var public []ed25519.PublicKey
 	for i, k := range keys {
@@ -66,11 +60,11 @@ func StandardWebhooks(keys ...string) (Verifier, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("optimist: standard webhooks: no key")
 	}
-	return VerifierFunc(func(h http.Header, body []byte) (string, time.Time, error) {
+	return func(h http.Header, body []byte) (string, time.Time, error) {
 		id, ts := h.Get("Webhook-Id"), h.Get("Webhook-Timestamp")
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if id == "" || err != nil {
-			return "", time.Time{}, fmt.Errorf("%w: webhook-id or webhook-timestamp missing or malformed", ErrCallbackSignature)
+			return "", time.Time{}, fmt.Errorf("%w: webhook-id or webhook-timestamp missing or malformed", ErrSignature)
 		}
 		signed := []byte(id + "." + ts + "." + string(body))
 		for _, sig := range strings.Fields(h.Get("Webhook-Signature")) {
@@ -83,18 +77,18 @@ func StandardWebhooks(keys ...string) (Verifier, error) {
 				return id, time.Unix(sec, 0), nil
 			}
 		}
-		return "", time.Time{}, ErrCallbackSignature
-	}), nil
+		return "", time.Time{}, ErrSignature
+	}, nil
 }
 
-// StripeSignature returns a [Verifier] of Stripe's scheme: the header
+// Stripe returns a [Verifier] of Stripe's scheme: the header
 // Stripe-Signature "t=<Unix seconds>,v1=<hex HMAC-SHA256>,..." over
 // "t.body", keyed with a secret ("whsec_...") as it is written. The
 // delivery id is the body's "id" member (the event id), else the
 // signature.
-func StripeSignature(secrets ...string) Verifier {
+func Stripe(secrets ...string) Verifier {
 	keys := rawKeys(secrets)
-	return VerifierFunc(func(h http.Header, body []byte) (string, time.Time, error) {
+	return func(h http.Header, body []byte) (string, time.Time, error) {
 		var t string
 		var sigs []string
 		for _, item := range strings.Split(h.Get("Stripe-Signature"), ",") {
@@ -108,7 +102,7 @@ func StripeSignature(secrets ...string) Verifier {
 		}
 		sec, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
-			return "", time.Time{}, fmt.Errorf("%w: Stripe-Signature has no timestamp", ErrCallbackSignature)
+			return "", time.Time{}, fmt.Errorf("%w: Stripe-Signature has no timestamp", ErrSignature)
 		}
 		signed := []byte(t + "." + string(body))
 		for _, sig := range sigs {
@@ -116,26 +110,27 @@ func StripeSignature(secrets ...string) Verifier {
 				return bodyID(body, sig), time.Unix(sec, 0), nil
 			}
 		}
-		return "", time.Time{}, ErrCallbackSignature
-	})
+		return "", time.Time{}, ErrSignature
+	}
 }
 
-// GitHubSignature returns a [Verifier] of GitHub's scheme: the header
+// GitHub returns a [Verifier] of GitHub's scheme: the header
 // X-Hub-Signature-256 "sha256=<hex HMAC-SHA256>" over the body, keyed with
 // a secret as it is written; the delivery id is X-GitHub-Delivery. GitHub
 // signs no timestamp, so a replay is recognised only while its id is
-// remembered (see [CallbacksTolerance]).
-func GitHubSignature(secrets ...string) Verifier {
+// remembered (the Callbacks handler of [github.com/optimist-go/optimist]
+// remembers ids for its Tolerance).
+func GitHub(secrets ...string) Verifier {
 	keys := rawKeys(secrets)
-	return VerifierFunc(func(h http.Header, body []byte) (string, time.Time, error) {
+	return func(h http.Header, body []byte) (string, time.Time, error) {
 		id := h.Get("X-Github-Delivery")
 		sig, ok := strings.CutPrefix(h.Get("X-Hub-Signature-256"), "sha256=")
 		raw, err := hex.DecodeString(sig)
 		if id == "" || !ok || err != nil || !anyHMAC(keys, body, raw) {
-			return "", time.Time{}, ErrCallbackSignature
+			return "", time.Time{}, ErrSignature
 		}
 		return id, time.Time{}, nil
-	})
+	}
 }
 
 func rawKeys(secrets []string) [][]byte {
