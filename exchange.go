@@ -120,14 +120,14 @@ func (r *request) replayable(h http.Header) bool {
 		http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return r.conditional() || h.Get("Idempotency-Key") != "" || h.Get("X-Idempotency-Key") != ""
+	return r.conditional() || hasIdempotencyKey(h)
 }
 
 // sendHeader is the header r is sent with: r's own, and a fresh
 // Idempotency-Key when the client adds them and r has none. The key is
 // kept across the transport retries of this one exchange.
 func (c *Client) sendHeader(r *request) http.Header {
-	if !c.idempotencyKeys || safeMethod(r.method) || r.header.Get("Idempotency-Key") != "" {
+	if !c.idempotencyKeys || safeMethod(r.method) || hasIdempotencyKey(r.header) {
 		return r.header
 	}
 	h := r.header.Clone()

@@ -2,44 +2,14 @@ package optimist
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 )
 
 // Credentials stay with their origin. An origin is a URL's scheme, host and
 // port (RFC 6454); a request that leaves it, by redirect or to a status URL,
-// is stripped of every header that carries a credential, and a redirect
-// to another origin carries no Referer.
-
-// alwaysSecret are the headers that always carry credentials.
-var alwaysSecret = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
-
-// sameOrigin reports whether a and b have the same scheme, host and port.
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		effectivePort(a) == effectivePort(b)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	if strings.EqualFold(u.Scheme, "https") {
-		return "443"
-	}
-	return "80"
-}
-
-// stripSecrets removes credential headers from h.
-func (c *Client) stripSecrets(h http.Header) {
-	for _, name := range alwaysSecret {
-		h.Del(name)
-	}
-	for _, name := range c.secretHeaders {
-		h.Del(name)
-	}
-}
+// is stripped of every header that carries a credential (headers.go), and
+// a redirect to another origin carries no Referer. This file wraps the
+// caller's HTTP client so that its redirects and its cookie jar keep that
+// rule.
 
 // redirectError is a redirect the client refuses to follow.
 type redirectError struct{ reason string }

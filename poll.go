@@ -72,11 +72,7 @@ func (c *Client) newOperation(r *request, resp *Response) (*Operation, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := r.header.Clone()
-	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
-		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
-		h.Del(name)
-	}
+	h := readHeader(r.header)
 	r.opts.async.dropPlacedHeader(h)
 	h.Set("Accept", "application/json")
 	op := &Operation{c: c, url: u, monitor: monitor, method: r.method, origin: reqURL, header: h,

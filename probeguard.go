@@ -136,11 +136,7 @@ func (g *preconditionGuard) probe(req *http.Request, origin string) (*originProb
 // run probes req's resource and publishes the outcome in p.
 func (g *preconditionGuard) run(ctx context.Context, p *originProbe, req *http.Request, origin string) {
 	defer close(p.done)
-	header := req.Header.Clone()
-	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
-		"Content-Type", "Content-Length", "Content-Encoding", "Idempotency-Key", "X-Idempotency-Key"} {
-		header.Del(name)
-	}
+	header := readHeader(req.Header)
 	send := (&http.Client{
 		Transport:     g.next,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -273,7 +273,7 @@ func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) 
 	}
 	l.base, l.ours = theirs.Body, next
 	l.r.body = body
-	l.r.header.Del("Idempotency-Key") // a new payload is a new request
+	dropIdempotencyKeys(l.r.header) // a new payload is a new request
 	l.r.header.Del("If-Match")
 	l.r.header.Del("If-Unmodified-Since")
 	switch lm := theirs.Header.Get("Last-Modified"); {
@@ -336,12 +336,7 @@ func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response
 // readRequest is a read (GET or HEAD) of the resource r writes, with r's own
 // header, Accept included, without its write headers.
 func (r *request) readRequest(method string) *request {
-	h := r.header.Clone()
-	for _, name := range [...]string{"If-Match", "If-None-Match", "If-Unmodified-Since", "If-Modified-Since",
-		"Content-Type", "Content-Length", "Idempotency-Key", "X-Idempotency-Key"} {
-		h.Del(name)
-	}
-	return &request{method: method, url: r.url, key: r.key, header: h, opts: r.opts, token: r.token}
+	return &request{method: method, url: r.url, key: r.key, header: readHeader(r.header), opts: r.opts, token: r.token}
 }
 
 func statusOf(err error) int {

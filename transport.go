@@ -214,9 +214,6 @@ func (c *Client) prepareRetry(req *http.Request) error {
 	return c.sleep(ctx, st.wait)
 }
 
-func hasIdempotencyKey(h http.Header) bool {
-	return h.Get("Idempotency-Key") != "" || h.Get("X-Idempotency-Key") != ""
-}
 
 // keyInUseProbe is how much of a 409 answer keyInUse reads.
 const keyInUseProbe = 4 << 10
