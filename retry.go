@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // The conflict loop. A conditional PUT or PATCH answered 409 or 412 is a
@@ -261,7 +263,7 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 	}
 	var mce *MergeConflictError
 	if errors.As(err, &mce) {
-		event.Paths = mce.Paths()
+		event.Paths = mce.pointers()
 	}
 	if l.c.onConflict != nil {
 		l.c.onConflict(event)
@@ -272,7 +274,7 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 			slog.Int("attempt", event.Attempt), slog.Int("status", event.StatusCode),
 			slog.Any("paths", event.Paths))
 	}
-	if err == nil && next != nil && l.r.mergeable() && !validJSON(next) {
+	if err == nil && next != nil && l.r.mergeable() && !jsonmerge.Valid(next) {
 		err = fmt.Errorf("%w: resolver result", ErrNotJSON)
 	}
 	return next, err
@@ -282,7 +284,7 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) (*Response, error) {
 	body := next
 	if l.r.method == http.MethodPatch {
-		patch, err := createMergePatch(theirs.Body, next)
+		patch, err := jsonmerge.CreatePatch(theirs.Body, next)
 		if err != nil {
 			return nil, l.giveUp(nil, "cannot express the resolution as a merge patch", err)
 		}
@@ -383,7 +385,7 @@ func asStatusError(err error) (*StatusError, bool) {
 // for a mergeable request, equal bytes for any other.
 func (r *request) sameDocument(a, b []byte) bool {
 	if r.mergeable() {
-		return jsonEqual(a, b)
+		return jsonmerge.Equal(a, b)
 	}
 	return bytes.Equal(a, b)
 }
