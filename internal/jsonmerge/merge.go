@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// The three-way merge, and the semantic equality it decides with.
+// The three-way merge: how each member is decided, and the compact text
+// the merged document is written in.
 
 // Resolver decides one member that both sides of a [Merge] changed
 // differently. pointer is the member's JSON Pointer (RFC 6901; "" is the
