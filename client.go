@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // Client is an HTTP client for JSON APIs with optimistic concurrency. It
@@ -350,7 +351,7 @@ func encodeJSON(in any) ([]byte, error) {
 	default:
 		return json.Marshal(in)
 	}
-	if !validJSON(raw) {
+	if !jsonmerge.Valid(raw) {
 		return nil, fmt.Errorf("%w: request body", ErrNotJSON)
 	}
 	return bytes.Clone(raw), nil

@@ -105,7 +105,7 @@ func TestStaleETagIsConflict(t *testing.T) {
 			require.Equal(t, status, se.StatusCode)
 			require.Equal(t, status == http.StatusPreconditionFailed, errors.Is(err, optimist.ErrPreconditionFailed))
 
-			_, err = stale.Put(t.Context(), url, doc{Title: "a", Count: 2}, nil, optimist.Resolve(optimist.Fail))
+			_, err = stale.Put(t.Context(), url, doc{Title: "a", Count: 2}, nil, optimist.Resolve(optimist.ReturnConflict))
 			require.ErrorIs(t, err, optimist.ErrConflict)
 			var ce *optimist.ConflictError
 			require.ErrorAs(t, err, &ce)

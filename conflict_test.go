@@ -3,6 +3,7 @@ package optimist_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -124,12 +125,14 @@ func TestResolvers(t *testing.T) {
 		ours     string
 		want     string // the server's document afterwards
 		wantErr  error
+		// wantMerge says the error is a *MergeConflictError.
+		wantMerge bool
 	}{
 		{name: "three-way merge", resolver: optimist.ThreeWayMerge, ours: `{"title":"ours","count":1}`, want: `{"title":"ours","count":5}`},
 		{name: "ours wins", resolver: optimist.OursWins, ours: `{"title":"ours","count":1}`, want: `{"title":"ours","count":1}`},
 		{name: "theirs wins", resolver: optimist.TheirsWins, ours: `{"title":"ours","count":1}`, want: `{"title":"base","count":5}`},
-		{name: "fail", resolver: optimist.Fail, ours: `{"title":"ours","count":1}`, want: `{"title":"base","count":5}`, wantErr: optimist.ErrConflict},
-		{name: "true conflict", resolver: optimist.ThreeWayMerge, ours: `{"title":"base","count":2}`, want: `{"title":"base","count":5}`, wantErr: optimist.ErrMergeConflict},
+		{name: "return conflict", resolver: optimist.ReturnConflict, ours: `{"title":"ours","count":1}`, want: `{"title":"base","count":5}`, wantErr: optimist.ErrConflict},
+		{name: "true conflict", resolver: optimist.ThreeWayMerge, ours: `{"title":"base","count":2}`, want: `{"title":"base","count":5}`, wantErr: optimist.ErrConflict, wantMerge: true},
 		{
 			name: "sum the counters, merge the rest",
 			resolver: optimist.MergeWith(map[string]optimist.PathResolver{
@@ -155,6 +158,8 @@ func TestResolvers(t *testing.T) {
 			_, err := c.Put(t.Context(), url, json.RawMessage(tt.ours), nil, optimist.Resolve(tt.resolver))
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
+				var mce *optimist.MergeConflictError
+				require.Equal(t, tt.wantMerge, errors.As(err, &mce), "a *MergeConflictError")
 			} else {
 				require.NoError(t, err)
 			}
@@ -162,6 +167,15 @@ func TestResolvers(t *testing.T) {
 			require.JSONEq(t, tt.want, string(body))
 		})
 	}
+}
+
+// conflictPointers returns the JSON Pointers of the members of e.
+func conflictPointers(e *optimist.MergeConflictError) []string {
+	paths := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		paths[i] = c.Pointer
+	}
+	return paths
 }
 
 func atoi(t *testing.T, raw json.RawMessage) int {
@@ -179,7 +193,7 @@ func TestTrueConflictNamesThePath(t *testing.T) {
 	var events []seen
 	s := newServer(t)
 	url := seed(t, s, "/docs/t", `{"title":"base","count":1}`)
-	c := newClient(s, optimist.WithConflicts(optimist.ConflictOptions{Resolver: optimist.Fail,
+	c := newClient(s, optimist.WithConflicts(optimist.ConflictOptions{Resolver: optimist.ReturnConflict,
 		OnConflict: func(cf *optimist.Conflict, err error) { events = append(events, seen{*cf, err}) }}))
 	_, err := c.Get(t.Context(), url, nil)
 	require.NoError(t, err)
@@ -189,7 +203,7 @@ func TestTrueConflictNamesThePath(t *testing.T) {
 	_, err = c.Put(t.Context(), url, json.RawMessage(`{"title":"ours","count":1}`), nil)
 	var mce *optimist.MergeConflictError
 	require.ErrorAs(t, err, &mce)
-	require.Equal(t, []string{"/title"}, mce.Paths())
+	require.Equal(t, []string{"/title"}, conflictPointers(mce))
 	require.Equal(t, `"base"`, string(mce.Conflicts[0].Base))
 	require.Equal(t, `"ours"`, string(mce.Conflicts[0].Ours))
 	require.Equal(t, `"theirs"`, string(mce.Conflicts[0].Theirs))

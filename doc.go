@@ -46,10 +46,10 @@
 // attempts, until a write lands or the bound set by [ConflictOptions]
 // or the context is reached. The default resolver, [ThreeWayMerge], applies
 // the caller's change (from the remembered base to the document written)
-// onto the server's document with [Merge]; members both sides changed
-// differently are a true conflict, returned as a [*MergeConflictError].
-// [OursWins], [TheirsWins], [Fail], [MergeWith] and [Typed] are the other
-// strategies.
+// onto the server's document, member by member; members both sides
+// changed differently are a true conflict, returned as a
+// [*MergeConflictError]. [OursWins], [TheirsWins], [ReturnConflict],
+// [MergeWith] and [Typed] are the other strategies.
 //
 // Note that a server comparing validators strongly, as RFC 9110 requires
 // for If-Match, answers a weak ETag with 412 even when nothing changed;

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // Sentinel errors. Test for them with [errors.Is]; the typed errors below
@@ -27,9 +29,6 @@ var (
 	// ErrNotFound is matched by 404 Not Found and 410 Gone answers.
 	ErrNotFound = errors.New("optimist: not found")
 
-	// ErrMergeConflict is matched by a [*MergeConflictError].
-	ErrMergeConflict = errors.New("optimist: merge conflict")
-
 	// ErrRetryAfterTooLong is matched when a server asked for a wait longer
 	// than the client allows (see [RetryOptions].MaxRetryAfter).
 	ErrRetryAfterTooLong = errors.New("optimist: retry-after exceeds the allowed wait")
@@ -43,7 +42,8 @@ var (
 	ErrInvalidETag = errors.New("optimist: invalid entity-tag")
 
 	// ErrNotJSON is matched when a body that must be a JSON document is not.
-	ErrNotJSON = errors.New("optimist: not a JSON document")
+	// It is the value internal/jsonmerge, the JSON engine, returns.
+	ErrNotJSON = jsonmerge.ErrNotJSON
 
 	// ErrOperationFailed is matched by an [*OperationError]: an asynchronous
 	// operation that ended in a failed or cancelled state.
@@ -275,9 +275,10 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // Unwrap returns the last cause.
 func (e *ConflictError) Unwrap() error { return e.Cause }
 
-// MergeConflictError is returned by [Merge] when both sides changed the same
-// member to different values. It lists every such member. It matches
-// [ErrMergeConflict] and [ErrConflict].
+// MergeConflictError is returned by [ThreeWayMerge], [MergeWith] and
+// [ReturnConflict] when both sides changed the same member to different
+// values. It lists every such member. It matches [ErrConflict]; use
+// [errors.As] to reach the members.
 type MergeConflictError struct {
 	Conflicts []PathConflict
 }
@@ -302,13 +303,11 @@ func (e *MergeConflictError) Error() string {
 	return "optimist: merge conflict at " + strings.Join(paths, ", ")
 }
 
-// Is matches [ErrMergeConflict] and [ErrConflict].
-func (e *MergeConflictError) Is(target error) bool {
-	return target == ErrMergeConflict || target == ErrConflict
-}
+// Is matches [ErrConflict].
+func (e *MergeConflictError) Is(target error) bool { return target == ErrConflict }
 
-// Paths returns the JSON Pointers of the conflicting members.
-func (e *MergeConflictError) Paths() []string {
+// pointers returns the JSON Pointers of the conflicting members.
+func (e *MergeConflictError) pointers() []string {
 	paths := make([]string, len(e.Conflicts))
 	for i, c := range e.Conflicts {
 		paths[i] = c.Pointer

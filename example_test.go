@@ -95,23 +95,35 @@ func ExampleCreateOnly() {
 	// second is a conflict: true
 }
 
-// Merge is the three-way merge the default resolver uses: each side's
-// changes survive, and a member both changed differently is reported.
-func ExampleMerge() {
-	base := []byte(`{"title":"Draft","tags":["a"],"words":120}`)
-	ours := []byte(`{"title":"Final","tags":["a"],"words":120}`)
-	theirs := []byte(`{"title":"Draft","tags":["a","b"],"words":135}`)
-	merged, err := optimist.Merge(base, ours, theirs)
-	fmt.Println(string(merged), err)
+// ThreeWayMerge, the default resolver, merges a stale write into the
+// server's document: each side's changes survive, and a member both
+// changed differently comes back as a *MergeConflictError.
+func ExampleThreeWayMerge() {
+	ctx := context.Background()
+	srv := mock.NewServer()
+	defer srv.Close()
+	_ = srv.Seed("/articles/2", []byte(`{"title":"Draft","tags":["a"],"words":120}`))
+	url := srv.URL + "/articles/2"
 
-	_, err = optimist.Merge(base, ours, []byte(`{"title":"Published","tags":["a"],"words":120}`))
+	alice, bob := optimist.New(optimist.WithConflicts(optimist.ConflictOptions{Resolver: optimist.ThreeWayMerge})), optimist.New()
+	_, _ = alice.Get(ctx, url, nil)
+	_, _ = bob.Get(ctx, url, nil)
+	_, _ = bob.Put(ctx, url, json.RawMessage(`{"title":"Draft","tags":["a","b"],"words":135}`), nil)
+	_, err := alice.Put(ctx, url, json.RawMessage(`{"title":"Final","tags":["a"],"words":120}`), nil)
+	body, _, _ := srv.Document("/articles/2")
+	fmt.Println(string(body), err)
+
+	_, _ = bob.Get(ctx, url, nil)
+	_, _ = bob.Put(ctx, url, json.RawMessage(`{"title":"Published","tags":["a","b"],"words":135}`), nil)
+	_, err = alice.Put(ctx, url, json.RawMessage(`{"title":"Final, really","tags":["a","b"],"words":135}`), nil)
 	var conflict *optimist.MergeConflictError
 	if errors.As(err, &conflict) {
-		fmt.Println("conflict at", conflict.Paths())
+		c := conflict.Conflicts[0]
+		fmt.Println("conflict at", c.Pointer, "ours", string(c.Ours), "theirs", string(c.Theirs))
 	}
 	// Output:
 	// {"title":"Final","tags":["a","b"],"words":135} <nil>
-	// conflict at [/title]
+	// conflict at /title ours "Final, really" theirs "Published"
 }
 
 // MergeWith resolves the members the merge cannot, here by summing a

@@ -11,6 +11,7 @@ import (
 	"net/url"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // request is one logical HTTP request: what is sent, and again on a retry.
@@ -98,7 +99,7 @@ func (r *request) mergeable() bool {
 		return ct == "application/merge-patch+json"
 	}
 	if r.header.Get("Content-Type") == "" {
-		return len(r.body) > 0 && validJSON(r.body)
+		return len(r.body) > 0 && jsonmerge.Valid(r.body)
 	}
 	return isJSON(r.header)
 }

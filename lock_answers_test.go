@@ -310,7 +310,7 @@ func TestLockWaitIsBoundedByMax(t *testing.T) {
 	body := `{"error":{"code":"AnotherOperationInProgress"}}`
 	s := newLockedServer(t, `{"n":1}`, lockedUntil(1<<30, http.StatusConflict, http.Header{"Content-Type": {"application/json"}}, body))
 	sl := new(sleeper)
-	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLocks(optimist.LockOptions{MaxWait: 20*time.Second}))
+	c := optimist.New(optimist.WithClock(nil, sl.sleep), optimist.WithLocks(optimist.LockOptions{MaxWait: 20 * time.Second}))
 	t.Cleanup(c.CloseIdleConnections)
 	lk := requireLocked(t, putAfterGet(t.Context(), c, s.URL), optimist.LockTransient, "AnotherOperationInProgress")
 	var total time.Duration

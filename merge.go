@@ -2,19 +2,46 @@ package optimist
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
-// PathResolver decides one member that both sides of a [MergeFunc] changed
-// differently. pointer is the member's JSON Pointer (RFC 6901; "" is the
-// whole document); base, ours and theirs are its compact values, nil where
-// the member is absent on that side and the four bytes "null" for JSON null.
+// The resolvers: what the conflict loop writes after a version conflict.
+// The merge itself is package internal/jsonmerge, which is pure; this file
+// turns its conflicts into a [*MergeConflictError].
+
+// Conflict is a version conflict handed to a [Resolver].
+type Conflict struct {
+	// Method and URL identify the write; the URL carries no credentials.
+	Method, URL string
+	// StatusCode is the conflict answer's status, 409 or 412.
+	StatusCode int
+	// Base is the document the write was based on (nil when unknown),
+	// Ours the document it meant to produce, Theirs the server's current
+	// document. All are JSON; a resolver must not modify them.
+	Base, Ours, Theirs []byte
+	// TheirETag is the ETag of Theirs; the next write is conditional on it.
+	TheirETag ETag
+	// Attempt counts the conflicts of this call, from 1.
+	Attempt int
+}
+
+// Resolver decides what to write after a version conflict: it returns the
+// JSON document to write conditionally on Theirs, or an error to give up.
+// Returning Theirs unchanged writes nothing and reports success. A
+// resolver may be called several times for one write, each time with the
+// latest Theirs.
+type Resolver func(ctx context.Context, c *Conflict) ([]byte, error)
+
+// PathResolver decides one member that both sides of a [MergeWith] merge
+// changed differently. pointer is the member's JSON Pointer (RFC 6901; ""
+// is the whole document); base, ours and theirs are its compact values,
+// nil where the member is absent on that side and the four bytes "null"
+// for JSON null.
 //
 // It returns ok false to leave the member a conflict. With ok true, value
 // is the member's merged value, or nil (or empty) to delete the member; a
@@ -22,468 +49,149 @@ import (
 // returns it wrapped.
 type PathResolver func(pointer string, base, ours, theirs json.RawMessage) (value json.RawMessage, ok bool, err error)
 
-// Merge computes a three-way merge of JSON documents: the change from base
-// to ours is applied onto theirs, after checking it against the change
-// from base to theirs, in the spirit of an RFC 7396 merge patch.
+// ThreeWayMerge is the default [Resolver]: it applies the change from Base
+// to Ours onto Theirs, after checking it against the change from Base to
+// Theirs, in the spirit of an RFC 7396 merge patch.
 //
 // Objects are merged member by member, recursively. A member only one side
 // changed takes that side's value (a member it deleted is deleted); a
 // member both sides changed to semantically equal values takes ours'
-// value. A member both sides changed differently is a conflict, and so is
-// a member one side deleted and the other changed, a member both sides
-// added with different values, and an object one side changed inside
-// while the other replaced it with a non-object. Arrays, strings, numbers,
-// booleans and null are atomic values, and so is a document that is not an
-// object. A JSON null a side sets is kept as null; only an absent member is
-// a deletion.
+// value. A member both sides changed differently is a true conflict, and
+// so is a member one side deleted and the other changed, a member both
+// sides added with different values, and an object one side changed
+// inside while the other replaced it with a non-object. Arrays, strings,
+// numbers, booleans and null are atomic values, and so is a document that
+// is not an object. A JSON null a side sets is kept as null; only an
+// absent member is a deletion. Values are equal when they mean the same:
+// member order does not matter, strings compare by their decoded text and
+// numbers by their exact decimal value (1.50 equals 1.5; no float64 is
+// involved). A nil Base means the base is unknown: the result is Ours when
+// Ours and Theirs are equal, and a conflict at "" otherwise.
 //
-// Values are equal when they mean the same: member order does not matter,
-// strings compare by their decoded text and numbers by their exact decimal
-// value (1.50 equals 1.5, 1e2 equals 100; no float64 is involved).
+// The result is compact JSON in Theirs' member order, members Ours added
+// following in Ours' order; values are copied token for token, so numbers
+// keep their exact text.
 //
-// An empty base means the base is unknown: the result is ours when ours
-// and theirs are equal, and a conflict at "" otherwise.
-//
-// The result is compact JSON. Members keep theirs' order, and members ours
-// added follow in ours' order. Values are copied token for token, so
-// numbers such as 12345678901234567890 keep their exact text; only
-// whitespace outside strings is removed.
-//
-// Merge returns an error matching [ErrNotJSON] when an input is not one
-// JSON document: invalid syntax, invalid UTF-8, a member name repeated in
-// one object, or nesting deeper than 10000 levels. It returns a
-// [*MergeConflictError] (matching [ErrMergeConflict] and [ErrConflict])
-// listing every conflict in the order the members appear in the result.
-// Merge is pure: it does no I/O and keeps no state.
-func Merge(base, ours, theirs []byte) ([]byte, error) {
-	return MergeFunc(base, ours, theirs, nil)
+// True conflicts are returned together as a [*MergeConflictError] listing
+// every one in document order. A document that is not JSON (invalid
+// syntax or UTF-8, a member name repeated in one object, nesting deeper
+// than 10000 levels) gives an error matching [ErrNotJSON].
+func ThreeWayMerge(_ context.Context, c *Conflict) ([]byte, error) {
+	return merge(c.Base, c.Ours, c.Theirs, nil)
 }
 
-// MergeFunc is [Merge] with a hook called for each conflicting member, in
-// document order. Conflicts the hook does not handle (or all of them, when
-// resolve is nil) are reported as a [*MergeConflictError]. A member the
-// hook resolves is not merged further: its value is written as returned,
-// compacted. A value that is not JSON gives an error matching
-// [ErrNotJSON]; an error from the hook stops the merge and is returned
-// wrapped.
-func MergeFunc(base, ours, theirs []byte, resolve PathResolver) ([]byte, error) {
-	b, o, t, err := parseMergeInputs(base, ours, theirs)
+// OursWins is a [Resolver] that writes Ours over Theirs, still
+// conditionally on Theirs' ETag: what changed on the server is overwritten.
+func OursWins(_ context.Context, c *Conflict) ([]byte, error) {
+	return c.Ours, nil
+}
+
+// TheirsWins is a [Resolver] that keeps the server's document: nothing is
+// written and the call returns Theirs.
+func TheirsWins(_ context.Context, c *Conflict) ([]byte, error) {
+	return c.Theirs, nil
+}
+
+// ReturnConflict is a Resolver that resolves nothing: it returns every
+// conflict to the caller at once. Its error is the [*MergeConflictError]
+// naming the members both sides changed differently when there are any
+// (as [ThreeWayMerge] would find them), else [ErrConflict].
+func ReturnConflict(_ context.Context, c *Conflict) ([]byte, error) {
+	if _, err := merge(c.Base, c.Ours, c.Theirs, nil); err != nil {
+		return nil, err
+	}
+	return nil, ErrConflict
+}
+
+// MergeWith returns a [Resolver] that merges like [ThreeWayMerge] but
+// hands each conflicting member whose JSON Pointer is a key of paths to
+// that function, e.g. to sum a counter both sides changed. Conflicts at
+// other paths, or that their function declines, fail the merge.
+func MergeWith(paths map[string]PathResolver) Resolver {
+	return func(_ context.Context, c *Conflict) ([]byte, error) {
+		return merge(c.Base, c.Ours, c.Theirs, func(ptr string, base, ours, theirs json.RawMessage) (json.RawMessage, bool, error) {
+			fn, ok := paths[ptr]
+			if !ok {
+				return nil, false, nil
+			}
+			return fn(ptr, base, ours, theirs)
+		})
+	}
+}
+
+// Typed returns a [Resolver] that works on values of type T: Base (nil
+// when unknown), Ours and Theirs are decoded into T and fn returns the
+// value to write. Members of Theirs that T does not hold are kept. fn may
+// return theirs itself to write nothing.
+func Typed[T any](fn func(base, ours, theirs *T) (*T, error)) Resolver {
+	return func(_ context.Context, c *Conflict) ([]byte, error) {
+		var base *T
+		if c.Base != nil {
+			base = new(T)
+			if err := json.Unmarshal(c.Base, base); err != nil {
+				return nil, fmt.Errorf("%w: base: %w", ErrNotJSON, err)
+			}
+		}
+		ours, theirs := new(T), new(T)
+		if err := json.Unmarshal(c.Ours, ours); err != nil {
+			return nil, fmt.Errorf("%w: ours: %w", ErrNotJSON, err)
+		}
+		if err := json.Unmarshal(c.Theirs, theirs); err != nil {
+			return nil, fmt.Errorf("%w: theirs: %w", ErrNotJSON, err)
+		}
+		before, err := json.Marshal(theirs)
+		if err != nil {
+			return nil, err
+		}
+		result, err := fn(base, ours, theirs)
+		if err != nil {
+			return nil, err
+		}
+		if result == nil {
+			return nil, errors.New("optimist: typed resolver returned nil")
+		}
+		return applyTyped(before, result, c.Theirs)
+	}
+}
+
+// applyTyped writes the change a typed function made onto doc: the
+// two-way difference from before (the typed value as decoded from doc,
+// encoded again) to after. Members the type does not hold survive, and so
+// do those it encodes differently from doc (an omitempty zero, 1.0 for 1):
+// only what the function changed is written, and where doc differs from
+// before at a member the function changed, the function's value wins.
+func applyTyped[T any](before []byte, after *T, doc []byte) ([]byte, error) {
+	encoded, err := json.Marshal(after)
 	if err != nil {
 		return nil, err
 	}
-	m := merger{out: make([]byte, 0, len(theirs)+len(ours)/8+16), resolve: resolve}
-	m.value(nil, b, o, t)
-	if m.err != nil {
-		return nil, m.err
-	}
-	if len(m.conflicts) > 0 {
-		return nil, &MergeConflictError{Conflicts: m.conflicts}
-	}
-	return m.out, nil
-}
-
-// parseMergeInputs parses the three documents, each distinct text once.
-// The base is absent (a zero jsonRef) when it is empty.
-func parseMergeInputs(base, ours, theirs []byte) (b, o, t jsonRef, err error) {
-	parse := func(side string, doc []byte, seen ...jsonRef) (jsonRef, error) {
-		for _, r := range seen {
-			if r.n != nil && bytes.Equal(doc, r.t.src) {
-				return r, nil
-			}
-		}
-		tr, err := parseMergeDoc(doc)
-		if err != nil {
-			return jsonRef{}, fmt.Errorf("optimist: merge: %s: %v: %w", side, err, ErrNotJSON)
-		}
-		return jsonRef{tr, &tr.root}, nil
-	}
-	if len(base) > 0 {
-		if b, err = parse("base", base); err != nil {
-			return b, o, t, err
-		}
-	}
-	if o, err = parse("ours", ours, b); err != nil {
-		return b, o, t, err
-	}
-	t, err = parse("theirs", theirs, b, o)
-	return b, o, t, err
-}
-
-// merger writes a merged document and collects its conflicts.
-type merger struct {
-	out       []byte
-	path      [][]byte // decoded member names from the root to the current member
-	resolve   PathResolver
-	conflicts []PathConflict
-	err       error
-}
-
-// mergeAction is what [decideMerge] chose for one member.
-type mergeAction uint8
-
-const (
-	takeTheirs mergeAction = iota
-	takeOurs
-	mergeMembers
-	mergeConflict
-)
-
-// decideMerge chooses how to merge one member; an absent side has a nil
-// node. Byte equality is tried first, as it settles most members cheaply.
-func decideMerge(b, o, t jsonRef) mergeAction {
 	switch {
-	case o.n != nil && t.n != nil && bytes.Equal(o.raw(), t.raw()):
-		return takeTheirs
-	case b.n != nil && o.n != nil && bytes.Equal(b.raw(), o.raw()):
-		return takeTheirs
-	case b.n != nil && t.n != nil && bytes.Equal(b.raw(), t.raw()):
-		return takeOurs
-	case b.is(kindObject) && o.is(kindObject) && t.is(kindObject):
-		return mergeMembers
-	case equalValues(b, o):
-		return takeTheirs
-	case equalValues(b, t) || equalValues(o, t):
-		return takeOurs
+	case bytes.Equal(before, encoded):
+		return doc, nil
+	case bytes.Equal(before, doc):
+		// doc is what the type encodes: the change is the whole of
+		// encoded, which a merge onto doc would copy token for token.
+		return encoded, nil
 	}
-	return mergeConflict
+	return merge(before, encoded, doc, oursChange)
 }
 
-// value writes the merged member after key (nil at the root). It writes
-// nothing for a deleted member.
-func (m *merger) value(key []byte, b, o, t jsonRef) {
-	switch decideMerge(b, o, t) {
-	case takeTheirs:
-		m.write(key, t)
-	case takeOurs:
-		m.write(key, o)
-	case mergeMembers:
-		m.out = appendJSONKey(m.out, key)
-		m.object(b, o, t)
-	default:
-		m.conflict(key, b, o, t)
-	}
+// oursChange is the [PathResolver] of a two-way change: ours' value, or
+// ours' deletion, at every member where doc and the change disagree.
+func oursChange(_ string, _, ours, _ json.RawMessage) (json.RawMessage, bool, error) {
+	return ours, true, nil
 }
 
-func (m *merger) write(key []byte, r jsonRef) {
-	if r.n != nil {
-		m.out = appendJSONKey(m.out, key)
-		m.out = r.appendTo(m.out)
-	}
-}
-
-// object merges three objects: theirs' members in their order, then the
-// members only ours has, in ours' order. Members only base has were
-// deleted on both sides.
-func (m *merger) object(b, o, t jsonRef) {
-	b, o, t = b.expand(), o.expand(), t.expand()
-	m.out = append(m.out, '{')
-	first := true
-	hb, ho := b.n.lo, o.n.lo
-	for i := t.n.lo; i < t.n.hi && m.err == nil; i++ {
-		name := t.t.name(i)
-		bi, oi := b.t.find(b.n, name, hb), o.t.find(o.n, name, ho)
-		hb, ho = nextHint(hb, bi), nextHint(ho, oi)
-		first = m.member(first, t.t.key(i), name, b.child(bi), o.child(oi), t.child(i))
-	}
-	hb, ht := b.n.lo, t.n.lo
-	for i := o.n.lo; i < o.n.hi && m.err == nil; i++ {
-		name := o.t.name(i)
-		if ti := t.t.find(t.n, name, ht); ti >= 0 {
-			ht = ti + 1
-			continue
+// merge is [jsonmerge.Merge] with its conflicts as a [*MergeConflictError].
+func merge(base, ours, theirs []byte, resolve PathResolver) ([]byte, error) {
+	out, err := jsonmerge.Merge(base, ours, theirs, jsonmerge.Resolver(resolve))
+	var ce *jsonmerge.ConflictError
+	if errors.As(err, &ce) {
+		conflicts := make([]PathConflict, len(ce.Conflicts))
+		for i, c := range ce.Conflicts {
+			conflicts[i] = PathConflict(c)
 		}
-		bi := b.t.find(b.n, name, hb)
-		hb = nextHint(hb, bi)
-		first = m.member(first, o.t.key(i), name, b.child(bi), o.child(i), jsonRef{})
+		return nil, &MergeConflictError{Conflicts: conflicts}
 	}
-	m.out = append(m.out, '}')
-}
-
-func nextHint(hint, found int32) int32 {
-	if found >= 0 {
-		return found + 1
-	}
-	return hint
-}
-
-// member writes one object member, preceded by a comma unless it is the
-// first written, and reports whether none has been written yet.
-func (m *merger) member(first bool, key, name []byte, b, o, t jsonRef) bool {
-	mark := len(m.out)
-	if !first {
-		m.out = append(m.out, ',')
-	}
-	body := len(m.out)
-	m.path = append(m.path, name)
-	m.value(key, b, o, t)
-	m.path = m.path[:len(m.path)-1]
-	if len(m.out) == body {
-		m.out = m.out[:mark]
-		return first
-	}
-	return false
-}
-
-// conflict offers a conflicting member to the resolver and records it if
-// the resolver does not handle it.
-func (m *merger) conflict(key []byte, b, o, t jsonRef) {
-	c := PathConflict{Pointer: m.pointer(), Base: b.compact(), Ours: o.compact(), Theirs: t.compact()}
-	if m.resolve != nil {
-		v, ok, err := m.resolve(c.Pointer, c.Base, c.Ours, c.Theirs)
-		if err != nil {
-			m.err = fmt.Errorf("optimist: merge: resolving %q: %w", c.Pointer, err)
-			return
-		}
-		if ok {
-			m.err = m.resolved(key, c.Pointer, v)
-			return
-		}
-	}
-	m.conflicts = append(m.conflicts, c)
-}
-
-// resolved writes the value a resolver chose for the member at pointer.
-func (m *merger) resolved(key []byte, pointer string, v json.RawMessage) error {
-	if len(v) == 0 {
-		if key == nil {
-			return errors.New("optimist: merge: the resolver deleted the whole document")
-		}
-		return nil
-	}
-	tr, err := parseJSON(v)
-	if err != nil {
-		return fmt.Errorf("optimist: merge: resolved value at %q: %v: %w", pointer, err, ErrNotJSON)
-	}
-	m.out = appendJSONKey(m.out, key)
-	m.out = jsonRef{tr, &tr.root}.appendTo(m.out)
-	return nil
-}
-
-// pointer returns the JSON Pointer of the current member.
-func (m *merger) pointer() string {
-	var sb strings.Builder
-	for _, name := range m.path {
-		sb.WriteByte('/')
-		for _, c := range name {
-			switch c {
-			case '~':
-				sb.WriteString("~0")
-			case '/':
-				sb.WriteString("~1")
-			default:
-				sb.WriteByte(c)
-			}
-		}
-	}
-	return sb.String()
-}
-
-func appendJSONKey(dst, key []byte) []byte {
-	if key == nil {
-		return dst
-	}
-	return append(append(dst, key...), ':')
-}
-
-// appendCompactJSON appends valid JSON src without whitespace outside strings.
-func appendCompactJSON(dst, src []byte) []byte {
-	start, inString := 0, false
-	for i := 0; i < len(src); i++ {
-		switch c := src[i]; {
-		case inString && c == '\\':
-			i++
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			dst = append(dst, src[start:i]...)
-			start = i + 1
-		}
-	}
-	return append(dst, src[start:]...)
-}
-
-// equalValues reports whether two values (nil nodes: absent) mean the same.
-func equalValues(a, b jsonRef) bool {
-	if a.n == nil || b.n == nil {
-		return a.n == nil && b.n == nil
-	}
-	if a.n.kind != b.n.kind {
-		return false
-	}
-	ra, rb := a.raw(), b.raw()
-	if bytes.Equal(ra, rb) {
-		return true
-	}
-	a, b = a.expand(), b.expand()
-	if a.n.hi-a.n.lo != b.n.hi-b.n.lo {
-		return false
-	}
-	switch a.n.kind {
-	case kindNumber:
-		return numberEqual(ra, rb)
-	case kindString:
-		return (a.n.escaped || b.n.escaped) && unquoteJSON(ra) == unquoteJSON(rb)
-	case kindArray:
-		if !a.t.arrays || !b.t.arrays {
-			return equalValues(a.withArrays(), b.withArrays())
-		}
-		for i := range a.n.hi - a.n.lo {
-			if !equalValues(a.child(a.n.lo+i), b.child(b.n.lo+i)) {
-				return false
-			}
-		}
-		return true
-	case kindObject:
-		hint := b.n.lo
-		for i := a.n.lo; i < a.n.hi; i++ {
-			j := b.t.find(b.n, a.t.name(i), hint)
-			if j < 0 || !equalValues(a.child(i), b.child(j)) {
-				return false
-			}
-			hint = j + 1
-		}
-		return true
-	}
-	return false // booleans (null is always byte-equal)
-}
-
-// unquoteJSON decodes a valid JSON string. An escaped surrogate that is
-// not half of a pair is kept as its own three bytes (WTF-8), not replaced
-// by U+FFFD, so that strings differing only in such escapes stay
-// different; a valid string's UTF-8 text never holds those bytes.
-func unquoteJSON(raw []byte) string {
-	s := raw[1 : len(raw)-1]
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			out = append(out, s[i])
-			continue
-		}
-		switch i++; s[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hexRune(s[i+1 : i+5])
-			if i += 4; utf16.IsSurrogate(r) && r < 0xdc00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-				if r2 := hexRune(s[i+3 : i+7]); r2 >= 0xdc00 && r2 < 0xe000 {
-					r, i = utf16.DecodeRune(r, r2), i+6
-				}
-			}
-			if utf16.IsSurrogate(r) {
-				out = append(out, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
-			} else {
-				out = utf8.AppendRune(out, r)
-			}
-		default: // '"', '\\' or '/'
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
-}
-
-// hexRune returns the value of four hex digits.
-func hexRune(s []byte) rune {
-	var r rune
-	for _, c := range s {
-		if c <= '9' {
-			r = r<<4 | rune(c-'0')
-		} else {
-			r = r<<4 | rune(c|0x20-'a'+10)
-		}
-	}
-	return r
-}
-
-// numberEqual reports whether two valid JSON numbers have the same value.
-func numberEqual(a, b []byte) bool {
-	na, da, ea, xa := splitNumber(a)
-	nb, db, eb, xb := splitNumber(b)
-	if len(da) == 0 || len(db) == 0 {
-		return len(da) == len(db) // zero, whatever its sign
-	}
-	return na == nb && bytes.Equal(da, db) && exponent(ea, xa) == exponent(eb, xb)
-}
-
-// splitNumber splits a valid JSON number into its sign, its significant
-// digits d (no leading or trailing zeros) and an exponent: the number is
-// 0.d × 10^(exp+shift), exp being the text after 'e'.
-func splitNumber(s []byte) (neg bool, d, exp []byte, shift int64) {
-	if s[0] == '-' {
-		neg, s = true, s[1:]
-	}
-	if i := bytes.IndexAny(s, "eE"); i >= 0 {
-		s, exp = s[:i], s[i+1:]
-	}
-	point := len(s)
-	if i := bytes.IndexByte(s, '.'); i >= 0 {
-		point = i
-		d = append(append(make([]byte, 0, len(s)), s[:i]...), s[i+1:]...)
-	} else {
-		d = s
-	}
-	lead := len(d) - len(bytes.TrimLeft(d, "0"))
-	return neg, bytes.TrimRight(d[lead:], "0"), exp, int64(point - lead)
-}
-
-// exponent returns exp+shift as decimal text, for exponent text of any
-// length (shift is far smaller than 10^18).
-func exponent(exp []byte, shift int64) string {
-	neg := len(exp) > 0 && exp[0] == '-'
-	if len(exp) > 0 && (exp[0] == '-' || exp[0] == '+') {
-		exp = exp[1:]
-	}
-	exp = bytes.TrimLeft(exp, "0")
-	if len(exp) <= 18 {
-		e, _ := strconv.ParseInt(string(exp), 10, 64) // "" is 0
-		if neg {
-			e = -e
-		}
-		return strconv.FormatInt(e+shift, 10)
-	}
-	// |exp| > |shift|: the sign stays, and shift moves the magnitude.
-	digits, carry := []byte(string(exp)), shift
-	if neg {
-		carry = -shift
-	}
-	for i := len(digits) - 1; i >= 0 && carry != 0; i-- {
-		v := int64(digits[i]-'0') + carry
-		carry = v / 10
-		if v %= 10; v < 0 {
-			v, carry = v+10, carry-1
-		}
-		digits[i] = byte('0' + v)
-	}
-	text := string(bytes.TrimLeft(digits, "0"))
-	if carry > 0 {
-		text = strconv.FormatInt(carry, 10) + string(digits)
-	}
-	if neg {
-		return "-" + text
-	}
-	return text
-}
-
-// jsonEqual reports whether two JSON documents mean the same, by the rules
-// of [Merge]. Text that is not JSON is equal only to the same bytes.
-func jsonEqual(a, b []byte) bool {
-	if bytes.Equal(a, b) {
-		return true
-	}
-	ta, err := parseMergeDoc(a)
-	if err != nil {
-		return false
-	}
-	tb, err := parseMergeDoc(b)
-	if err != nil {
-		return false
-	}
-	return equalValues(jsonRef{ta, &ta.root}, jsonRef{tb, &tb.root})
+	return out, err
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // The conflict loop. A conditional PUT or PATCH answered 409 or 412 is a
@@ -246,16 +248,14 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 		var paths []string
 		var mce *MergeConflictError
 		if errors.As(err, &mce) {
-			for _, pc := range mce.Conflicts {
-				paths = append(paths, pc.Pointer)
-			}
+			paths = mce.pointers()
 		}
 		l.c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: version conflict",
 			slog.String("method", cf.Method), slog.String("url", cf.URL),
 			slog.Int("attempt", cf.Attempt), slog.Int("status", cf.StatusCode),
 			slog.Any("paths", paths))
 	}
-	if err == nil && next != nil && l.r.mergeable() && !validJSON(next) {
+	if err == nil && next != nil && l.r.mergeable() && !jsonmerge.Valid(next) {
 		err = fmt.Errorf("%w: resolver result", ErrNotJSON)
 	}
 	return next, err
@@ -265,7 +265,7 @@ func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, their
 func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) (*Response, error) {
 	body := next
 	if l.r.method == http.MethodPatch {
-		patch, err := createMergePatch(theirs.Body, next)
+		patch, err := jsonmerge.CreatePatch(theirs.Body, next)
 		if err != nil {
 			return nil, l.giveUp(nil, "cannot express the resolution as a merge patch", err)
 		}
@@ -361,7 +361,7 @@ func asStatusError(err error) (*StatusError, bool) {
 // for a mergeable request, equal bytes for any other.
 func (r *request) sameDocument(a, b []byte) bool {
 	if r.mergeable() {
-		return jsonEqual(a, b)
+		return jsonmerge.Equal(a, b)
 	}
 	return bytes.Equal(a, b)
 }

@@ -214,7 +214,6 @@ func (c *Client) prepareRetry(req *http.Request) error {
 	return c.sleep(ctx, st.wait)
 }
 
-
 // keyInUseProbe is how much of a 409 answer keyInUse reads.
 const keyInUseProbe = 4 << 10
 

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // Update changes the JSON resource at url with mutate, safely under
@@ -84,7 +86,7 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 		return err
 	}
 	raw := collectOptions(ctx, false, opts).raw
-	same := jsonEqual
+	same := jsonmerge.Equal
 	if raw {
 		same = bytes.Equal
 	}

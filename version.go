@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // A VersionToken says where an API keeps a resource's version, for APIs
@@ -254,22 +255,8 @@ func memberAt(doc []byte, pointer string) (json.RawMessage, bool) {
 	if len(doc) == 0 || !strings.HasPrefix(pointer, "/") {
 		return nil, false
 	}
-	t, err := parseJSON(doc)
-	if err != nil {
-		return nil, false
-	}
-	node := jsonRef{t, &t.root}
-	for _, token := range strings.Split(pointer[1:], "/") {
-		if !node.is(kindObject) {
-			return nil, false
-		}
-		name := strings.NewReplacer("~1", "/", "~0", "~").Replace(token)
-		node = node.child(t.find(node.n, []byte(name), node.n.lo))
-		if node.n == nil {
-			return nil, false
-		}
-	}
-	return node.compact(), true
+	v, ok, err := jsonmerge.Lookup(doc, pointer)
+	return v, ok && err == nil
 }
 
 // setJSONMember sets the member at pointer of the JSON object doc to

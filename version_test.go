@@ -129,10 +129,10 @@ func TestVersionFieldIsNotAConflict(t *testing.T) {
 	require.NoError(t, err)
 
 	doc["title"] = "ours"
-	_, err = mine.Put(t.Context(), url, doc, nil, optimist.Resolve(optimist.Fail))
+	_, err = mine.Put(t.Context(), url, doc, nil, optimist.Resolve(optimist.ReturnConflict))
 	var mce *optimist.MergeConflictError
 	require.ErrorAs(t, err, &mce)
-	require.Equal(t, []string{"/title"}, mce.Paths())
+	require.Equal(t, []string{"/title"}, conflictPointers(mce))
 
 	doc["title"] = "theirs"
 	doc["tags"] = []string{"x", "y"}

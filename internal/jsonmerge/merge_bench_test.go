@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ func BenchmarkMerge(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				for b.Loop() {
-					if _, err := Merge(base, ours, theirs); err != nil {
+					if _, err := Merge(base, ours, theirs, nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -76,7 +76,7 @@ func TestBenchDocuments(t *testing.T) {
 	base, ours, theirs := benchDocuments(64 << 10)
 	require.NotEqual(t, base, ours)
 	require.NotEqual(t, base, theirs)
-	got, err := Merge(base, ours, theirs)
+	got, err := Merge(base, ours, theirs, nil)
 	require.NoError(t, err)
 	patch, err := jsonpatch.CreateMergePatch(base, ours)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"runtime"
@@ -14,11 +14,11 @@ import (
 // the sequential ones are done.
 func TestMergeLargeDocumentMemory(t *testing.T) {
 	base, ours, theirs := benchDocuments(2 << 20)
-	_, err := Merge(base, ours, theirs) // warm up
+	_, err := Merge(base, ours, theirs, nil) // warm up
 	require.NoError(t, err)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = Merge(base, ours, theirs)
+	_, err = Merge(base, ours, theirs, nil)
 	runtime.ReadMemStats(&after)
 	require.NoError(t, err)
 	perByte := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(base))
@@ -38,17 +38,17 @@ func TestMergeLargeDocumentsAsSmall(t *testing.T) {
 		if len(c.base) == 0 {
 			continue
 		}
-		want, wantErr := Merge(c.base, c.ours, c.theirs)
-		got, err := Merge(wrap(c.base), wrap(c.ours), wrap(c.theirs))
+		want, wantErr := Merge(c.base, c.ours, c.theirs, nil)
+		got, err := Merge(wrap(c.base), wrap(c.ours), wrap(c.theirs), nil)
 		if wantErr != nil {
-			var want, got *MergeConflictError
+			var want, got *ConflictError
 			require.ErrorAs(t, wantErr, &want, "case %d", i)
 			require.ErrorAs(t, err, &got, "case %d", i)
-			paths := want.Paths()
+			paths := pointers(want)
 			for k := range paths {
 				paths[k] = "/doc" + paths[k]
 			}
-			require.Equal(t, paths, got.Paths(), "case %d", i)
+			require.Equal(t, paths, pointers(got), "case %d", i)
 			continue
 		}
 		require.NoError(t, err, "case %d", i)

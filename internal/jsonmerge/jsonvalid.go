@@ -1,11 +1,15 @@
-package optimist
+package jsonmerge
 
-// validJSON reports whether b is one JSON value, by the same rules as
+// The one-pass validator: whether a body is JSON at all, decided without
+// building a tree.
+
+// Valid reports whether b is one JSON value, by the same rules as
 // encoding/json's Valid (RFC 8259 syntax; bytes of a string are not
-// checked for UTF-8; nesting deeper than maxJSONDepth is invalid), in one
-// pass that allocates nothing for documents nested up to 64 levels. It is
-// where a []byte or json.RawMessage body is checked, once, as it enters.
-func validJSON(b []byte) bool {
+// checked for UTF-8; nesting deeper than 10000 levels is invalid), in one
+// pass that allocates nothing for documents nested up to 64 levels.
+// Package optimist checks a []byte or json.RawMessage body with it, once,
+// as the body enters.
+func Valid(b []byte) bool {
 	var small [64]byte
 	v := jsonValidator{b: b}
 	return v.run(small[:0])

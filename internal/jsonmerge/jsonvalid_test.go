@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// validJSON accepts exactly what encoding/json's Valid accepts.
+// Valid accepts exactly what encoding/json's Valid accepts.
 func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 	t.Parallel()
 	inputs := []string{
@@ -24,7 +24,7 @@ func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 		strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001),
 	}
 	for _, in := range inputs {
-		require.Equal(t, json.Valid([]byte(in)), validJSON([]byte(in)), "%.40q", in)
+		require.Equal(t, json.Valid([]byte(in)), Valid([]byte(in)), "%.40q", in)
 	}
 }
 
@@ -33,8 +33,8 @@ func FuzzValidJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid %v", b, got, want)
 		}
 	})
 }

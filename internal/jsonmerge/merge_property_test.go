@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"bytes"
@@ -77,29 +77,28 @@ func checkMerge(t testing.TB, base, ours, theirs []byte) bool {
 		require.True(t, oracleEqual(want, mustOracleDecode(t, got)), "%s: got %s", what, got)
 	}
 	if len(base) > 0 {
-		got, err := Merge(base, ours, base)
+		got, err := Merge(base, ours, base, nil)
 		sameAs(o, got, err, "Merge(b, o, b) = o")
-		got, err = Merge(base, base, theirs)
+		got, err = Merge(base, base, theirs, nil)
 		sameAs(th, got, err, "Merge(b, b, t) = t")
 	}
-	got, err := Merge(base, ours, ours)
+	got, err := Merge(base, ours, ours, nil)
 	sameAs(o, got, err, "Merge(b, o, o) = o")
-	got, err = Merge(base, theirs, theirs)
+	got, err = Merge(base, theirs, theirs, nil)
 	sameAs(th, got, err, "Merge(b, t, t) = t")
-	require.Equal(t, oracleEqual(o, th), jsonEqual(ours, theirs), "jsonEqual(o, t)")
+	require.Equal(t, oracleEqual(o, th), Equal(ours, theirs), "Equal(o, t)")
 
 	oursWins := func(_ string, _, o, _ json.RawMessage) (json.RawMessage, bool, error) { return o, true, nil }
-	got, err = MergeFunc(base, ours, theirs, oursWins)
+	got, err = Merge(base, ours, theirs, oursWins)
 	want, _ := refMerge(nil, b, o, th, true)
-	sameAs(want, got, err, "MergeFunc(b, o, t, oursWins)")
+	sameAs(want, got, err, "Merge(b, o, t, oursWins)")
 
 	want, wantConflicts := refMerge(nil, b, o, th, false)
-	got, err = Merge(base, ours, theirs)
+	got, err = Merge(base, ours, theirs, nil)
 	if wantConflicts != nil {
-		require.ErrorIs(t, err, ErrMergeConflict)
-		var mce *MergeConflictError
+		var mce *ConflictError
 		require.ErrorAs(t, err, &mce)
-		require.Len(t, mce.Conflicts, len(wantConflicts), "conflicts %v", mce.Paths())
+		require.Len(t, mce.Conflicts, len(wantConflicts), "conflicts %v", pointers(mce))
 		byPointer := make(map[string]refConflict)
 		for _, c := range wantConflicts {
 			byPointer[c.pointer] = c
@@ -154,7 +153,7 @@ func FuzzMerge(f *testing.F) {
 		f.Add([]byte(s[0]), []byte(s[1]), []byte(s[2]))
 	}
 	f.Fuzz(func(t *testing.T, base, ours, theirs []byte) {
-		got, err := Merge(base, ours, theirs)
+		got, err := Merge(base, ours, theirs, nil)
 		docs := [][]byte{ours, theirs}
 		if len(base) > 0 {
 			docs = append(docs, base)
@@ -178,7 +177,7 @@ func FuzzMerge(f *testing.F) {
 		if err == nil {
 			require.True(t, json.Valid(got), "result %q", got)
 		} else {
-			var mce *MergeConflictError
+			var mce *ConflictError
 			require.ErrorAs(t, err, &mce)
 			require.NotEmpty(t, mce.Conflicts)
 		}
@@ -223,6 +222,6 @@ func FuzzParseJSON(f *testing.F) {
 		require.NoError(t, json.Compact(&want, data))
 		root := jsonRef{tree, &tree.root}
 		require.Equal(t, want.String(), string(root.compact()))
-		require.True(t, jsonEqual(data, want.Bytes()))
+		require.True(t, Equal(data, want.Bytes()))
 	})
 }

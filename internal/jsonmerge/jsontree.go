@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"bytes"
@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"unicode/utf8"
 )
+
+// The tree parser: a validating recursive-descent parser into a flat
+// index of nodes (no maps, no interface values), which the merge, the
+// patch creation, equality and lookup all read.
 
 const (
 	maxJSONDepth    = 10000 // deepest nesting accepted, as in encoding/json

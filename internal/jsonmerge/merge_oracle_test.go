@@ -1,4 +1,4 @@
-package optimist
+package jsonmerge
 
 import (
 	"bytes"
