@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -105,29 +104,6 @@ func New(opts ...Option) *Client {
 }
 
 func (c *Client) now() time.Time { return c.clockNow() }
-
-// Remembered returns what the client remembers of the resource at rawURL
-// for requests without credentials. Records made by requests that carried
-// credentials (Authorization, Cookie, a secret header) are kept apart, one
-// per set of credentials, and are not returned here.
-func (c *Client) Remembered(rawURL string) (Version, bool) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return Version{}, false
-	}
-	return c.memory.get(canonicalURL(u))
-}
-
-// Forget drops every record of the resource at rawURL, those made with
-// credentials included, so that the next write to it must read it first.
-func (c *Client) Forget(rawURL string) {
-	if u, err := url.Parse(rawURL); err == nil {
-		c.memory.forgetResource(canonicalURL(u))
-	}
-}
-
-// MemoryStats returns the ETag memory's accounting.
-func (c *Client) MemoryStats() MemoryStats { return c.memory.stats() }
 
 // Response is a response the client has read in full.
 type Response struct {

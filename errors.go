@@ -1,6 +1,7 @@
 package optimist
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +14,17 @@ import (
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
-// Sentinel errors. Test for them with [errors.Is]; the typed errors below
-// match the sentinels that describe them.
+// Every error the package returns is declared here: the sentinels, which
+// callers test for with [errors.Is], and the typed errors, which carry what
+// was seen and match the sentinels that describe them (use [errors.As] to
+// read them). Two typed errors are unexported, for their facts are in the
+// errors they wrap: a Retry-After longer than the client allows
+// (retryAfterError, matching [ErrRetryAfterTooLong] and unwrapping to the
+// [*StatusError] that asked) and a retry wait that would outlast the
+// deadline (deadlineError, matching [context.DeadlineExceeded]). Messages
+// carry no credential: URLs pass through redactURL (redact.go).
+
+// Sentinel errors.
 var (
 	// ErrConflict is matched by every version conflict: a 409 Conflict or
 	// 412 Precondition Failed answered to a conditional request, a conflict
@@ -60,6 +70,23 @@ var (
 	// that may or may not have been applied. It does not match
 	// [ErrConflict]: writing again may apply the change twice.
 	ErrOutcomeUnknown = errors.New("optimist: outcome unknown")
+
+	// ErrLocked is matched by a [*LockedError]: the server refused a
+	// request because the resource is locked, leased or busy with another
+	// operation, or a lock this client held was lost. It is not
+	// [ErrConflict]: another party holds the resource for now (see
+	// lock.go).
+	ErrLocked = errors.New("optimist: resource locked")
+
+	// ErrPreconditionsIgnored is matched by a [*PreconditionsIgnoredError]:
+	// a write refused before it was sent, because a probe showed that the
+	// server of its origin applies writes whose precondition fails (see
+	// [WithPreconditionCheck]).
+	ErrPreconditionsIgnored = errors.New("optimist: server ignores preconditions")
+
+	// ErrInvalidResumeToken is matched when [Client.ResumeOperation] is
+	// given a token that [Operation.ResumeToken] did not make.
+	ErrInvalidResumeToken = errors.New("optimist: invalid resume token")
 )
 
 // OutcomeUnknownError is returned when a write may have been applied but
@@ -315,54 +342,6 @@ func (e *MergeConflictError) pointers() []string {
 	return paths
 }
 
-// Sentinel errors of asynchronous operations and their callbacks.
-var (
-	// ErrInvalidResumeToken is matched when [Client.ResumeOperation] is
-	// given a token that [Operation.ResumeToken] did not make.
-	ErrInvalidResumeToken = errors.New("optimist: invalid resume token")
-)
-
-// Locks. A lock answer is neither a version conflict nor a business rule:
-// another party holds the resource for now (see lock.go).
-
-// ErrLocked is matched by a [*LockedError]: the server refused a request
-// because the resource is locked, leased or busy with another operation,
-// or a lock this client held was lost. It is not [ErrConflict].
-var ErrLocked = errors.New("optimist: resource locked")
-
-// LockKind says what kind of lock a server reported.
-type LockKind int
-
-const (
-	// LockTransient is a short-lived lock: another operation is in
-	// progress (Azure AnotherOperationInProgress, S3 OperationAborted,
-	// Stripe lock_timeout). Waiting helps.
-	LockTransient LockKind = iota
-	// LockLease is a lock or lease another client holds, or one this
-	// client should hold and does not (Azure LeaseIdMissing, LeaseLost,
-	// a WebDAV lock, a Terraform state lock, any other 423). It ends when
-	// its holder releases it or it expires.
-	LockLease
-	// LockPermanent is a lock that waiting does not end, such as a
-	// read-only management lock (Azure ScopeLocked) or an immutable blob
-	// (BlobImmutableDueToPolicy); name others, such as an S3 Object Lock
-	// answer, with [LockOptions].Codes. It is reported at once.
-	LockPermanent
-)
-
-// String gives "transient", "lease" or "permanent".
-func (k LockKind) String() string {
-	switch k {
-	case LockTransient:
-		return "transient"
-	case LockLease:
-		return "lease"
-	case LockPermanent:
-		return "permanent"
-	}
-	return "LockKind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // LockedError is returned when a request met a lock: the server's answer
 // says the resource is locked (see [LockOptions].MaxWait for waiting it out), or
 // a lock held with [Client.WithLock] was lost. It matches [ErrLocked],
@@ -440,14 +419,6 @@ func (e *LockedError) Unwrap() error {
 	return e.Cause
 }
 
-// Servers that ignore preconditions (see [WithPreconditionCheck]).
-var (
-	// ErrPreconditionsIgnored is matched by a [*PreconditionsIgnoredError]:
-	// a write refused before it was sent, because a probe showed that the
-	// server of its origin applies writes whose precondition fails.
-	ErrPreconditionsIgnored = errors.New("optimist: server ignores preconditions")
-)
-
 // PreconditionsIgnoredError is returned for a write that
 // [WithPreconditionCheck] refused to send: its origin's server ignored the
 // precondition it carries, so the write there would be last-writer-wins. Nothing of the write was sent. It matches
@@ -469,3 +440,93 @@ func (e *PreconditionsIgnoredError) Error() string {
 
 // Is matches [ErrPreconditionsIgnored].
 func (e *PreconditionsIgnoredError) Is(target error) bool { return target == ErrPreconditionsIgnored }
+
+// retryAfterError is returned when a server asks for a longer wait than the
+// client allows. It matches [ErrRetryAfterTooLong].
+type retryAfterError struct {
+	// Wait is what the server asked for; Max is the client's limit.
+	Wait, Max time.Duration
+	// Response is the answer that carried the Retry-After, when known.
+	Response *StatusError
+}
+
+// Error names the wait the server asked for.
+func (e *retryAfterError) Error() string {
+	msg := fmt.Sprintf("optimist: server asked to retry after %s, more than the allowed %s", e.Wait, e.Max)
+	if e.Response != nil {
+		msg += ": " + e.Response.Error()
+	}
+	return msg
+}
+
+// Is matches [ErrRetryAfterTooLong].
+func (e *retryAfterError) Is(target error) bool { return target == ErrRetryAfterTooLong }
+
+// Unwrap returns the response's status error, if any.
+func (e *retryAfterError) Unwrap() error {
+	if e.Response == nil {
+		return nil
+	}
+	return e.Response
+}
+
+// deadlineError is returned when the wait before the next retry would
+// not end before the context's deadline: the client stops at once rather
+// than sleep into the deadline. It matches [context.DeadlineExceeded];
+// Unwrap gives the last try's outcome, a [*StatusError] (with the
+// RetryAfter the server asked for) or a [*TransportError], so [errors.As]
+// reaches it.
+type deadlineError struct {
+	// Wait is the wait the next retry needed; Left is the time that was
+	// left before the deadline.
+	Wait, Left time.Duration
+	// Last is the last try's outcome.
+	Last error
+}
+
+// Error describes the last outcome and the wait that did not fit.
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("%s; not retried: the next try needs a wait of %s, the context's deadline is %s away",
+		e.Last, e.Wait, e.Left.Round(time.Millisecond))
+}
+
+// Is matches [context.DeadlineExceeded].
+func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Unwrap returns the last outcome.
+func (e *deadlineError) Unwrap() error { return e.Last }
+
+// OperationError is returned when an operation ends in a failed or
+// cancelled state. It matches [ErrOperationFailed]; use [errors.As] to
+// read the server's account of the failure.
+type OperationError struct {
+	// StatusURL is the operation's status URL, without user information.
+	StatusURL string
+	// State is the final state as the server names it, e.g. "Failed".
+	State string
+	// Body is the server's error: the status document's error member, or
+	// the whole document. It is at most the status document's size limit
+	// (see [PollOptions].MaxStatusBytes).
+	Body json.RawMessage
+	// Problem is Body read as RFC 9457 problem details when it has any of
+	// their members; nil otherwise.
+	Problem *Problem
+
+	message string // the server's message, from Problem or code and message
+}
+
+// Error names the operation, its final state and the server's message.
+func (e *OperationError) Error() string {
+	state := strings.ToLower(e.State)
+	if state == "" {
+		state = "failed"
+	}
+	msg := "optimist: operation " + e.StatusURL + " " + state
+	if e.message != "" {
+		msg += ": " + e.message
+	}
+	return msg
+}
+
+// Is matches [ErrOperationFailed].
+func (e *OperationError) Is(target error) bool { return target == ErrOperationFailed }

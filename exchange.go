@@ -2,147 +2,14 @@ package optimist
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
-
-// request is one logical HTTP request: what is sent, and again on a retry.
-type request struct {
-	method string
-	url    *url.URL
-	key    string // canonical URL, the ETag memory's key
-	header http.Header
-	body   []byte
-	opts   requestOptions
-	token  VersionToken
-	// version is the version a non-ETag token writes on the wire (see
-	// wire), and sendURL the URL the request was last sent to.
-	version string
-	sendURL *url.URL
-	// createOnly says the token's Create makes the write create-only.
-	createOnly bool
-	// revalidate is the record a read is conditional on (If-None-Match),
-	// so that a 304 answer can be taken as proof that it is current.
-	revalidate *Version
-	// origin is the origin the request's credentials belong to when that
-	// is not its URL's, as for a status URL on another origin.
-	origin *url.URL
-}
-
-// credentialOrigin is the origin r's credentials (its Cookie, the caller's
-// cookie jar) belong to: r.origin, else r's URL.
-func (r *request) credentialOrigin() *url.URL {
-	if r.origin != nil {
-		return r.origin
-	}
-	return r.url
-}
-
-func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("optimist: %s: invalid URL: %w", method, parseError(err))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
-	}
-	r := &request{
-		method: method,
-		url:    u,
-		header: make(http.Header, 4),
-		body:   body,
-		opts:   collectOptions(ctx, true, opts),
-	}
-	// One backing array for both values: Header.Set would allocate each.
-	values := [2]string{"application/json", "application/json"}
-	r.header["Accept"] = values[0:1:1]
-	if r.opts.raw {
-		values = [2]string{"*/*", r.opts.contentType}
-	}
-	if body != nil && values[1] != "" {
-		if method == http.MethodPatch && !r.opts.raw {
-			values[1] = "application/merge-patch+json"
-		}
-		r.header["Content-Type"] = values[1:2:2]
-	}
-	r.token = c.tokenFor(u, &r.opts)
-	r.applyOptionHeaders()
-	r.key = c.resourceKey(u, r.header)
-	return r, nil
-}
-
-func (r *request) applyOptionHeaders() {
-	for k, vs := range r.opts.header {
-		r.header[k] = append(r.header[k][:0:0], vs...)
-	}
-}
-
-// mergeable reports whether r's body is a JSON document, or for a PATCH an
-// RFC 7396 merge patch: what the conflict loop can merge and express again.
-// The Content-Type says so; a body without one is taken for JSON only if it
-// is valid JSON. Any other body is bytes, resolved only by a caller's
-// strategy.
-func (r *request) mergeable() bool {
-	if r.opts.raw {
-		return false
-	}
-	if r.method == http.MethodPatch {
-		ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
-		return ct == "application/merge-patch+json"
-	}
-	if r.header.Get("Content-Type") == "" {
-		return len(r.body) > 0 && jsonmerge.Valid(r.body)
-	}
-	return isJSON(r.header)
-}
-
-// conditional reports whether the request carries a precondition.
-func (r *request) conditional() bool {
-	return r.version != "" || r.createOnly || r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
-		r.header.Get("If-Unmodified-Since") != ""
-}
-
-// replayable reports whether a request with header h may be sent again
-// after it may have reached the server. Idempotent methods may (RFC 9110,
-// section 9.2.2); so may a conditional request, whose precondition fails if
-// the first copy was applied; and so may one with an Idempotency-Key, which
-// the server uses to apply it once.
-func (r *request) replayable(h http.Header) bool {
-	switch r.method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
-		http.MethodPut, http.MethodDelete:
-		return true
-	}
-	return r.conditional() || hasIdempotencyKey(h)
-}
-
-// sendHeader is the header r is sent with: r's own, and a fresh
-// Idempotency-Key when the client adds them and r has none. The key is
-// kept across the transport retries of this one exchange.
-func (c *Client) sendHeader(r *request) http.Header {
-	if !c.idempotencyKeys || safeMethod(r.method) || hasIdempotencyKey(r.header) {
-		return r.header
-	}
-	h := r.header.Clone()
-	h.Set("Idempotency-Key", rand.Text())
-	return h
-}
-
-func safeMethod(method string) bool {
-	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
-	}
-	return false
-}
 
 // exchange sends r once, with transport retries, reads the answer in full
 // and records what it proves (see observe). A non-2xx answer is returned

@@ -242,3 +242,36 @@ func contains(path []string, name string) bool {
 	}
 	return false
 }
+
+// LockKind says what kind of lock a server reported.
+type LockKind int
+
+const (
+	// LockTransient is a short-lived lock: another operation is in
+	// progress (Azure AnotherOperationInProgress, S3 OperationAborted,
+	// Stripe lock_timeout). Waiting helps.
+	LockTransient LockKind = iota
+	// LockLease is a lock or lease another client holds, or one this
+	// client should hold and does not (Azure LeaseIdMissing, LeaseLost,
+	// a WebDAV lock, a Terraform state lock, any other 423). It ends when
+	// its holder releases it or it expires.
+	LockLease
+	// LockPermanent is a lock that waiting does not end, such as a
+	// read-only management lock (Azure ScopeLocked) or an immutable blob
+	// (BlobImmutableDueToPolicy); name others, such as an S3 Object Lock
+	// answer, with [LockOptions].Codes. It is reported at once.
+	LockPermanent
+)
+
+// String gives "transient", "lease" or "permanent".
+func (k LockKind) String() string {
+	switch k {
+	case LockTransient:
+		return "transient"
+	case LockLease:
+		return "lease"
+	case LockPermanent:
+		return "permanent"
+	}
+	return "LockKind(" + strconv.Itoa(int(k)) + ")"
+}

@@ -3,365 +3,444 @@ package optimist
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
-	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/optimist-go/optimist/internal/jsonmerge"
+	"github.com/hashicorp/go-retryablehttp"
 )
 
-// The conflict loop. A conditional PUT or PATCH answered 409 or 412 is a
-// version conflict: the loop reads the server's current document (never
-// from the conflict answer, whose body is an error, not a document), asks
-// the resolver what to write, and writes it conditionally on the version
-// read, until a write lands or the bound (attempts, time, context) is
-// reached. A re-read that proves the document unchanged settles the
-// refusal as something other than a version conflict.
+// Transport retries. Underneath every request the client keeps a
+// go-retryablehttp client, configured here with optimist's own policy:
+// which faults are retried, how long to wait, and when a request may be
+// sent again at all.
 
-// write sends a PUT, PATCH or DELETE with a precondition and resolves what
-// conflicts it meets.
-func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
-	callerSet := r.conditional()
-	base, err := c.setPrecondition(r, callerSet)
+// exchangeState follows one logical request across its transport retries.
+// The retry hooks find it in the request's context.
+type exchangeState struct {
+	// method is the request's; origin is the origin its credentials
+	// belong to (see [request.credentialOrigin]).
+	method string
+	origin *url.URL
+	// replayable says the request may be sent again even after it may have
+	// reached the server: its method is idempotent, it is a conditional
+	// write, or it carries an Idempotency-Key.
+	replayable bool
+	// tries counts the calls of checkRetry, attempts the times the request
+	// was sent: a try net/http re-sent itself on a fresh connection is two.
+	tries, attempts int
+	// writes counts the request headers written to a connection (from the
+	// transport's goroutines), hops the redirects followed; counted is how
+	// many of both earlier tries accounted for.
+	writes                 atomic.Int32
+	hops                   int
+	countedWrites, counted int
+	trace                  httptrace.ClientTrace // counts writes; in st, not allocated apart
+	// ambiguous says an earlier attempt may have been applied by the server
+	// although no answer to it arrived.
+	ambiguous bool
+	// wait, status and fault are the wait before the next retry and what
+	// made it necessary (fault redacted), set by checkRetry for
+	// prepareRetry.
+	wait   time.Duration
+	status int
+	fault  error
+	cause  string
+}
+
+type exchangeStateKey struct{}
+
+func stateFrom(ctx context.Context) *exchangeState {
+	st, _ := ctx.Value(exchangeStateKey{}).(*exchangeState)
+	if st == nil {
+		st = &exchangeState{}
+	}
+	return st
+}
+
+// bindState records r in the exchange state ctx carries, if any, and
+// returns ctx with a trace that counts the copies of the request the
+// transport writes.
+func bindState(ctx context.Context, r *request) context.Context {
+	st, ok := ctx.Value(exchangeStateKey{}).(*exchangeState)
+	if !ok {
+		return ctx
+	}
+	st.method, st.origin = r.method, r.credentialOrigin()
+	st.trace.WroteHeaders = func() { st.writes.Add(1) }
+	return httptrace.WithClientTrace(ctx, &st.trace)
+}
+
+// countTry counts a finished try: one attempt, or as many as the copies
+// net/http wrote beyond one per redirect followed.
+func (st *exchangeState) countTry() {
+	st.tries++
+	writes := int(st.writes.Load())
+	n := writes - st.countedWrites - (st.hops - st.counted)
+	st.countedWrites, st.counted = writes, st.hops
+	st.attempts += max(n, 1)
+}
+
+// newRetryClient builds the go-retryablehttp client with optimist's policy.
+// The waits between retries go through the client's sleep (see
+// [WithClock]) in prepareRetry, so go-retryablehttp's own wait is zero.
+func (c *Client) newRetryClient(hc *http.Client) *retryablehttp.Client {
+	return &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryMax:     c.retryOpts.MaxRetries,
+		CheckRetry:   c.checkRetry,
+		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 },
+		PrepareRetry: c.prepareRetry,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+}
+
+// CloseIdleConnections closes the connections the client keeps for reuse
+// and that are idle now, as [http.Client.CloseIdleConnections] does. The
+// client stays usable; connections in use are left alone.
+func (c *Client) CloseIdleConnections() { c.retry.HTTPClient.CloseIdleConnections() }
+
+// checkRetry decides whether a transport attempt is tried again: when the
+// retry policy (see [RetryOptions]) says so, or when a 409 says that a
+// request with the same Idempotency-Key is still being processed. A
+// request that is not replayable is only sent again when its connection
+// could not be made, so it cannot have reached the server; and no retry
+// is made whose wait would outlast the context's deadline.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := stateFrom(ctx)
+	wrote := int(st.writes.Load()) > st.countedWrites
+	st.countTry()
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// A try the context cut off after its request was written may have
+		// been applied: its outcome is open, as after any lost answer.
+		st.ambiguous = st.ambiguous || (err != nil && wrote)
+		return false, ctxErr
+	}
+	var retry bool
 	if err != nil {
-		return nil, err
+		retry, err = c.retryFault(st, err)
+	} else {
+		retry, err = c.retryStatus(st, resp)
 	}
-	resp, err := c.exchange(ctx, r)
-	if statusOf(err) == http.StatusPreconditionRequired && !callerSet &&
-		r.opts.precondition == preconditionAuto {
-		// The server wants another precondition than the one sent: read,
-		// then write conditionally on what was read, once.
-		if _, rerr := c.refetch(ctx, r, ""); rerr != nil {
-			return resp, fmt.Errorf("%w; reading the resource for its version: %w", err, rerr)
+	if !retry || err != nil || st.tries > c.retryOpts.MaxRetries {
+		return false, err
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); st.wait > left {
+			return false, &waitPastDeadline{wait: st.wait, left: left}
 		}
-		if base, err = c.setPrecondition(r, false); err != nil {
-			return nil, err
-		}
-		resp, err = c.exchange(ctx, r)
 	}
-	if errors.Is(err, ErrOutcomeUnknown) {
-		if r.method == http.MethodDelete && resp != nil &&
-			(resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
-			return resp, nil // the resource is gone, as asked
-		}
-		return resp, err
-	}
-	conflict, ok := asStatusError(err)
-	if !ok || !conflict.isVersionConflict() ||
-		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
-		return resp, err
-	}
-	resolver := r.opts.resolver
-	if resolver == nil {
-		resolver = c.resolver
-	}
-	switch {
-	case r.method == http.MethodPatch && !r.mergeable():
-		return resp, err // a patch of another kind cannot be expressed again
-	case resolver == nil && !r.mergeable():
-		return resp, err // bytes: only the caller's strategy can resolve them
-	case resolver == nil:
-		resolver = ThreeWayMerge
-	}
-	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: resolver, start: c.now(), last: resp}
-	if l.ours, err = l.oursFromRequest(); err != nil {
-		return resp, err
-	}
-	return l.run(ctx, conflict)
+	return true, nil
 }
 
-// setPrecondition adds the request's precondition and returns the version
-// it is conditional on. A precondition the caller set is left alone. With
-// no version known and none asked for, the write is refused with
-// ErrNoVersion rather than sent blind. The version's body, the base of a
-// later merge, is the remembered one only if the precondition names the
-// remembered version; otherwise it is unknown.
-func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
-	v, _ := c.recall(r)
-	if !callerSet {
-		r.header.Del("If-Match")
-		r.header.Del("If-Unmodified-Since")
-		switch r.opts.precondition {
-		case preconditionCreateOnly:
-			if r.token.Create != nil {
-				r.createOnly = true
-			} else {
-				r.header.Set("If-None-Match", "*")
-			}
-		case preconditionIfMatch:
-			r.setVersion(string(r.opts.ifMatch))
-		case preconditionAuto:
-			switch {
-			case v.ETag != "":
-				r.setVersion(string(v.ETag))
-			case v.LastModified != "":
-				r.header.Set("If-Unmodified-Since", v.LastModified)
-			default:
-				return v, fmt.Errorf("%w: %s %s: not read, or forgotten: read it first, use Update, or say IfMatch, CreateOnly or Unconditional",
-					ErrNoVersion, r.method, redactURL(r.url.String()))
-			}
-		}
+// retryFault decides on an attempt that got no answer.
+func (c *Client) retryFault(st *exchangeState, err error) (bool, error) {
+	sent := !notSent(err)
+	// A fault after the request may have reached the server leaves its
+	// outcome open, whatever the retry policy says of retrying it.
+	st.ambiguous = st.ambiguous || (sent && retryableError(err))
+	if !c.retryOpts.ShouldRetry(st.method, nil, err) || (sent && !st.replayable) {
+		return false, nil
 	}
-	if m := r.sentVersion(); m != "" && m != v.ETag {
-		v.Body = nil
-	}
-	if s := r.header.Get("If-Unmodified-Since"); s != "" && (v.ETag != "" || s != v.LastModified) {
-		v.Body = nil
-	}
-	return v, nil
+	st.fault, st.status = redactError(err), 0
+	st.wait, st.cause = c.retryOpts.Backoff(st.attempts), faultText(err)
+	return true, nil
 }
 
-// conflictLoop is the state of one write's conflict resolution.
-type conflictLoop struct {
-	c        *Client
-	r        *request
-	resolver Resolver
-	start    time.Time
-	base     []byte // the document the last write was based on
-	ours     []byte // the document the last write meant to produce
-	attempt  int
-	last     *Response // the last conflict answer, returned with a give-up
-	// weakPolls counts the re-reads made while the server refused the weak
-	// ETag the write sent and still served it.
-	weakPolls int
+// retryStatus decides on an attempt answered with resp. The wait is the
+// client's backoff, or the server's Retry-After when that is longer.
+func (c *Client) retryStatus(st *exchangeState, resp *http.Response) (bool, error) {
+	inUse := resp.StatusCode == http.StatusConflict && keyInUse(resp)
+	if (!inUse && !c.retryOpts.ShouldRetry(st.method, resp, nil)) || !st.replayable {
+		return false, nil
+	}
+	wait, ok := parseRetryAfter(resp.Header, c.now())
+	if ok && wait > c.maxRetryAfter {
+		return false, &retryAfterError{Wait: wait, Max: c.maxRetryAfter}
+	}
+	if !inUse && !notProcessed(resp.StatusCode) {
+		st.ambiguous = true
+	}
+	st.wait, st.cause = max(wait, c.retryOpts.Backoff(st.attempts)), resp.Status
+	st.status, st.fault = resp.StatusCode, nil
+	return true, nil
 }
 
-// maxWeakPolls bounds the re-reads of one write waiting for a server to
-// serve a strong ETag in place of a weak one it refuses; the conflict
-// timeout bounds their time.
-const maxWeakPolls = 1000
-
-func (l *conflictLoop) run(ctx context.Context, conflict *StatusError) (*Response, error) {
-	for {
-		l.attempt++
-		if err := l.wait(ctx, conflict); err != nil {
-			return l.last, err
-		}
-		theirs, err := l.reread(ctx)
-		if err != nil {
-			return l.last, l.giveUp(conflict, "refetch failed", err)
-		}
-		switch outcome, err := l.settle(conflict, theirs); outcome {
-		case settled:
-			return l.last, err
-		case refetchAgain:
-			l.attempt-- // waiting for a strong tag costs time, not attempts
-			l.weakPolls++
-			continue
-		}
-		next, err := l.resolve(ctx, conflict, theirs)
-		if err != nil {
-			return l.last, l.giveUp(conflict, "resolver failed", err)
-		}
-		if l.r.sameDocument(next, theirs.Body) {
-			return theirs, nil // nothing left to write: the server, just read, has it
-		}
-		if l.attempt >= l.c.conflictAttempts {
-			return l.last, l.giveUp(conflict, "attempts exhausted", conflict)
-		}
-		resp, err := l.send(ctx, theirs, next)
-		if errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &conflict) || !conflict.isVersionConflict() {
-			return resp, err
-		}
-		l.last = resp
+// notProcessed reports whether a status says the server did not act on
+// the request: 408, 425, 429 and 503. Another retried answer, such as a
+// 500, may come after the request was applied.
+func notProcessed(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return true
 	}
+	return false
 }
 
-// wait sleeps the backoff before the next refetch, or the conflict's
-// Retry-After when longer, within the time bound and the context.
-func (l *conflictLoop) wait(ctx context.Context, conflict *StatusError) error {
-	d := l.c.conflictBackoff(l.attempt + l.weakPolls)
-	if conflict.RetryAfter > d {
-		d = conflict.RetryAfter
+// prepareRetry runs before a retry is sent: it tells the OnRetry hook and
+// the log, and waits as checkRetry decided. A re-sent request with an
+// Idempotency-Key settles whether an earlier copy was applied, for a
+// server that honours the key answers a copy of an applied request with
+// the first answer.
+func (c *Client) prepareRetry(req *http.Request) error {
+	ctx := req.Context()
+	st := stateFrom(ctx)
+	if hasIdempotencyKey(req.Header) {
+		st.ambiguous = false
 	}
-	if d > l.c.maxRetryAfter {
-		return l.giveUp(conflict, "retry-after too long",
-			&retryAfterError{Wait: d, Max: l.c.maxRetryAfter, Response: conflict})
-	}
-	if l.c.now().Add(d).Sub(l.start) > l.c.conflictTimeout {
-		if l.weakPolls > 0 {
-			return l.giveUp(conflict, "time exhausted: the server keeps refusing the weak ETag "+string(l.r.sentVersion()), conflict)
+	if c.retryOpts.OnRetry != nil || c.logger != nil {
+		ev := RetryEvent{Method: req.Method, URL: redactURL(req.URL.String()), Attempt: st.attempts + 1,
+			Wait: st.wait, StatusCode: st.status, Err: st.fault}
+		if c.retryOpts.OnRetry != nil {
+			c.retryOpts.OnRetry(ev)
 		}
-		return l.giveUp(conflict, "time exhausted", conflict)
-	}
-	return l.c.sleep(ctx, d)
-}
-
-type settlement int
-
-const (
-	toResolve    settlement = iota // a version conflict: resolve and write
-	settled                        // the call ends here, with the error
-	refetchAgain                   // wait and read again, resolving nothing
-)
-
-// settle sorts out the refusals that are not version conflicts: the
-// server's document is still at the version the write was conditional on
-// (a 304 to the conditional re-read, or the same version read back), so
-// the refusal was about something else: a business rule, a precondition
-// that is not the version, or a weak ETag the server will not accept yet.
-func (l *conflictLoop) settle(conflict *StatusError, theirs *Response) (settlement, error) {
-	sent := l.r.sentVersion()
-	if sent == "" || (!theirs.Revalidated && theirs.ETag != sent) {
-		return toResolve, nil
-	}
-	if sent.IsWeak() && conflict.StatusCode != http.StatusConflict {
-		if l.weakPolls >= maxWeakPolls {
-			return settled, l.giveUp(conflict, "the server keeps refusing the weak ETag "+string(sent), conflict)
-		}
-		return refetchAgain, nil
-	}
-	conflict.versionConflict = false
-	return settled, conflict
-}
-
-// reread returns the server's current document. While the server refuses
-// the weak ETag the write sent and still serves it, a HEAD is enough to
-// see whether it has changed (to a strong tag, or another version); only
-// then is the document read again.
-func (l *conflictLoop) reread(ctx context.Context) (*Response, error) {
-	sent := l.r.sentVersion()
-	if l.weakPolls > 0 {
-		resp, err := l.c.exchange(ctx, l.r.readRequest(http.MethodHead))
-		if err != nil || resp.ETag == sent {
-			return resp, err
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: retrying",
+				slog.String("method", ev.Method), slog.String("url", ev.URL),
+				slog.Int("attempt", ev.Attempt), slog.String("cause", st.cause),
+				slog.Duration("wait", ev.Wait))
 		}
 	}
-	return l.c.refetch(ctx, l.r, sent)
+	return c.sleep(ctx, st.wait)
 }
 
-// resolve asks the resolver for the document to write and reports the
-// conflict to the hook and the log.
-func (l *conflictLoop) resolve(ctx context.Context, conflict *StatusError, theirs *Response) ([]byte, error) {
-	base, ours := l.r.pinVersionField(l.base, l.ours, theirs.Body)
-	cf := &Conflict{
-		Method: l.r.method, URL: redactURL(l.r.url.String()), StatusCode: conflict.StatusCode,
-		Base: base, Ours: ours, Theirs: theirs.Body, TheirETag: theirs.ETag, Attempt: l.attempt,
+// keyInUseProbe is how much of a 409 answer keyInUse reads.
+const keyInUseProbe = 4 << 10
+
+// keyInUse reports whether resp, a 409 answer, says that a request with
+// the same Idempotency-Key is still being processed
+// (draft-ietf-httpapi-idempotency-key-header): the request carried a key
+// and the start of the answer's body speaks of idempotency. The body stays
+// readable in full.
+func keyInUse(resp *http.Response) bool {
+	if resp.Request == nil || !hasIdempotencyKey(resp.Request.Header) || resp.Body == nil {
+		return false
 	}
-	next, err := l.resolver(ctx, cf)
-	if l.c.onConflict != nil {
-		l.c.onConflict(cf, err)
-	}
-	if l.c.logger != nil {
-		var paths []string
-		var mce *MergeConflictError
-		if errors.As(err, &mce) {
-			paths = mce.pointers()
-		}
-		l.c.logger.LogAttrs(ctx, slog.LevelDebug, "optimist: version conflict",
-			slog.String("method", cf.Method), slog.String("url", cf.URL),
-			slog.Int("attempt", cf.Attempt), slog.Int("status", cf.StatusCode),
-			slog.Any("paths", paths))
-	}
-	if err == nil && next != nil && l.r.mergeable() && !jsonmerge.Valid(next) {
-		err = fmt.Errorf("%w: resolver result", ErrNotJSON)
-	}
-	return next, err
+	probe, err := io.ReadAll(io.LimitReader(resp.Body, keyInUseProbe))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(probe), resp.Body), resp.Body}
+	return err == nil && mentionsIdempotency(probe)
 }
 
-// send writes next conditionally on theirs.
-func (l *conflictLoop) send(ctx context.Context, theirs *Response, next []byte) (*Response, error) {
-	body := next
-	if l.r.method == http.MethodPatch {
-		patch, err := jsonmerge.CreatePatch(theirs.Body, next)
-		if err != nil {
-			return nil, l.giveUp(nil, "cannot express the resolution as a merge patch", err)
-		}
-		body = patch
-	}
-	l.base, l.ours = theirs.Body, next
-	l.r.body = body
-	dropIdempotencyKeys(l.r.header) // a new payload is a new request
-	l.r.header.Del("If-Match")
-	l.r.header.Del("If-Unmodified-Since")
-	switch lm := theirs.Header.Get("Last-Modified"); {
-	case theirs.ETag != "":
-		l.r.setVersion(string(theirs.ETag))
-	case lm != "":
-		l.r.header.Set("If-Unmodified-Since", lm)
-	default:
-		return nil, l.giveUp(nil, "the server's document has no version", ErrNoVersion)
-	}
-	return l.c.exchange(ctx, l.r)
+// mentionsIdempotency reports whether body speaks of idempotency, as the
+// problem details of a 409 for an Idempotency-Key in use do.
+func mentionsIdempotency(body []byte) bool {
+	return bytes.Contains(bytes.ToLower(body), []byte("idempoten"))
 }
 
-// oursFromRequest is the document the first write meant to produce: its
-// body, or for a PATCH the patch applied to the base.
-func (l *conflictLoop) oursFromRequest() ([]byte, error) {
-	if l.r.method != http.MethodPatch {
-		return l.r.body, nil
-	}
-	if l.base == nil {
-		return nil, nil
-	}
-	return applyMergePatch(l.base, l.r.body)
-}
+// waitPastDeadline is checkRetry's word that a retry's wait would outlast
+// the context's deadline; stopError turns it into a [*deadlineError].
+type waitPastDeadline struct{ wait, left time.Duration }
 
-func (l *conflictLoop) giveUp(last *StatusError, reason string, cause error) error {
-	err := &ConflictError{
-		Method: l.r.method, URL: redactURL(l.r.url.String()),
-		Attempts: l.attempt, Reason: reason, Last: last, Cause: cause,
-	}
-	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
-		return cause
-	}
-	if l.c.logger != nil {
-		l.c.logger.Warn("optimist: giving up on conflict", slog.String("method", err.Method),
-			slog.String("url", err.URL), slog.Int("attempts", err.Attempts), slog.String("reason", reason))
-	}
-	return err
-}
+func (w *waitPastDeadline) Error() string { return "optimist: retry wait past the deadline" }
 
-// refetch reads the resource r writes and records it. It sends r's own
-// headers (Accept included) but none of its write headers; when known is
-// a strong ETag, it adds If-None-Match with it and Cache-Control:
-// no-cache, so that a 304 proves the resource is still at known
-// ([Response.Revalidated]) at the cost of no body.
-func (c *Client) refetch(ctx context.Context, r *request, known ETag) (*Response, error) {
-	read := r.readRequest(http.MethodGet)
-	if known != "" && !known.IsWeak() && r.token.isETag() {
-		read.header.Set("If-None-Match", string(known))
-		read.header.Set("Cache-Control", "no-cache")
-		v, ok := c.recall(read)
-		if !ok || v.ETag != known {
-			v = Version{ETag: known}
-		}
-		read.revalidate = &v
-	}
-	return c.exchange(ctx, read)
-}
-
-// readRequest is a read (GET or HEAD) of the resource r writes, with r's own
-// header, Accept included, without its write headers.
-func (r *request) readRequest(method string) *request {
-	return &request{method: method, url: r.url, key: r.key, header: readHeader(r.header), opts: r.opts, token: r.token}
-}
-
-func statusOf(err error) int {
-	if se, ok := asStatusError(err); ok {
-		return se.StatusCode
-	}
-	return 0
-}
-
-// asStatusError is errors.As for a *StatusError, allocating nothing when
-// err is nil: the happy path.
-func asStatusError(err error) (*StatusError, bool) {
-	if err == nil {
+// stopError returns the error for a retry refused because of the
+// deadline, given what the last try got: out when it was answered (read
+// in full), else the fault in st. ok is false for other errors.
+func (c *Client) stopError(r *request, st *exchangeState, out *Response, err error) (error, bool) {
+	var late *waitPastDeadline
+	if !errors.As(err, &late) {
 		return nil, false
 	}
-	var se *StatusError
-	ok := errors.As(err, &se)
-	return se, ok
+	var last error
+	if out != nil {
+		last = c.statusError(r, out, st)
+	} else {
+		last = &TransportError{Method: r.method, URL: redactURL(r.url.String()), Attempts: st.attempts, Err: st.fault}
+	}
+	return &deadlineError{Wait: late.wait, Left: late.left, Last: last}, true
 }
 
-// sameDocument reports whether a and b are the same document: equal JSON
-// for a mergeable request, equal bytes for any other.
-func (r *request) sameDocument(a, b []byte) bool {
-	if r.mergeable() {
-		return jsonmerge.Equal(a, b)
+// notSent reports whether a transport error happened before any byte of
+// the request could reach the server: the connection was never made, or
+// the guard of WithPreconditionCheck refused it.
+func notSent(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial" || refusedUnsent(err)
+}
+
+// retryableError reports whether a transport error may go away on a retry.
+// Certificate errors, redirect limits and malformed requests do not.
+func retryableError(err error) bool {
+	var (
+		certErr   *tls.CertificateVerificationError
+		authErr   x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		redirErr  *redirectError
+		recordErr tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr),
+		errors.As(err, &redirErr), errors.As(err, &recordErr):
+		return false
+	case strings.Contains(err.Error(), "unsupported protocol scheme"):
+		return false
+	case errors.Is(err, ErrPreconditionsIgnored): // refused unsent, and would be again
+		return false
 	}
-	return bytes.Equal(a, b)
+	return true
+}
+
+// The retry policy: which answers and faults are worth another try, how
+// long to wait before it, and what the server's Retry-After asks for.
+// [RetryOptions] (options.go) is where a caller shapes it.
+
+// Backoff returns how long to wait before retry number attempt (1 for the
+// first retry).
+type Backoff func(attempt int) time.Duration
+
+// ExponentialBackoff returns a full-jitter exponential backoff: the wait
+// before retry n is drawn uniformly from [0, min(maxWait, base·2^(n-1))).
+// jitter(n) must return a number in [0, n); nil means math/rand/v2.Int64N.
+func ExponentialBackoff(base, maxWait time.Duration, jitter func(n int64) int64) Backoff {
+	if jitter == nil {
+		jitter = rand.Int64N
+	}
+	return func(attempt int) time.Duration {
+		ceiling := maxWait
+		if attempt < 1 {
+			attempt = 1
+		}
+		if attempt <= 62 && base > 0 && base <= maxWait>>(attempt-1) {
+			ceiling = base << (attempt - 1)
+		}
+		if ceiling <= 0 {
+			return 0
+		}
+		return time.Duration(jitter(int64(ceiling)))
+	}
+}
+
+// retryPolicy decides whether a try is worth repeating: the type of
+// [RetryOptions].ShouldRetry.
+type retryPolicy = func(method string, resp *http.Response, err error) bool
+
+// defaultRetryStatusCodes returns the statuses retried by default.
+func defaultRetryStatusCodes() []int {
+	return []int{http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+}
+
+// DefaultRetryPolicy is the policy of a client whose [RetryOptions] set
+// neither StatusCodes nor ShouldRetry: it retries 429, 500, 502, 503 and
+// 504 and every fault that may go away on another
+// try, which excludes certificate errors, refused redirects and malformed
+// requests. A ShouldRetry of one's own may call it for the cases it does
+// not decide itself.
+func DefaultRetryPolicy(method string, resp *http.Response, err error) bool {
+	return retryOn(defaultRetryStatusCodes())(method, resp, err)
+}
+
+// retryOn is the default policy with the statuses codes.
+func retryOn(codes []int) retryPolicy {
+	return func(_ string, resp *http.Response, err error) bool {
+		if err != nil {
+			return retryableError(err)
+		}
+		return resp != nil && slices.Contains(codes, resp.StatusCode)
+	}
+}
+
+// RetryEvent describes one transport retry, for [RetryOptions.OnRetry].
+type RetryEvent struct {
+	// Method and URL identify the request; the URL carries no credentials.
+	Method, URL string
+	// Attempt is the number of the try about to be sent: 2 for the first
+	// retry.
+	Attempt int
+	// Wait is how long the client waits before it.
+	Wait time.Duration
+	// StatusCode is the status that made the retry necessary, or 0 when a
+	// fault did; Err is that fault, with no credentials in it.
+	StatusCode int
+	Err        error
+}
+
+// resolved returns o with every default filled in.
+func (o RetryOptions) resolved() RetryOptions {
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = defaultMaxRetries
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
+	}
+	if o.Backoff == nil {
+		o.Backoff = ExponentialBackoff(defaultRetryBase, defaultRetryCap, nil)
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = defaultMaxRetryAfter
+	}
+	if o.ShouldRetry == nil {
+		codes := o.StatusCodes
+		if codes == nil {
+			codes = defaultRetryStatusCodes()
+		}
+		o.ShouldRetry = retryOn(slices.Clone(codes))
+	}
+	return o
+}
+
+// parseRetryAfter reads the wait a response asks for: retry-after-ms (and
+// x-ms-retry-after-ms) in milliseconds, else Retry-After as delta-seconds or
+// an HTTP-date in any of the three formats. A date in the past is a zero
+// wait; a number of seconds too large for a Duration is the largest one
+// (too long, not malformed); a negative, malformed or absent value is no
+// wait at all (ok false).
+func parseRetryAfter(h http.Header, now time.Time) (wait time.Duration, ok bool) {
+	for _, name := range [...]string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
+		if ms, ok := parseCount(h.Get(name)); ok {
+			return saturatingDuration(ms, time.Millisecond), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if secs, ok := parseCount(v); ok {
+		return saturatingDuration(secs, time.Second), true
+	}
+	if c := v[0]; c >= '0' && c <= '9' {
+		return 0, false // a number with junk in it
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(at.Sub(now), 0), true
+}
+
+// parseCount parses s, trimmed, as a non-negative decimal count; a count
+// too large for int64 is the largest int64.
+func parseCount(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	switch {
+	case err == nil:
+		return n, n >= 0
+	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(strings.TrimSpace(s), "-"):
+		return 1<<63 - 1, true
+	}
+	return 0, false
+}
+
+// saturatingDuration returns n·unit, or the largest Duration if that
+// overflows.
+func saturatingDuration(n int64, unit time.Duration) time.Duration {
+	if n > int64(1<<63-1)/int64(unit) {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Duration(n) * unit
 }

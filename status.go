@@ -321,41 +321,6 @@ func parseStatusDocument(body []byte) statusDocument {
 	return doc
 }
 
-// OperationError is returned when an operation ends in a failed or
-// cancelled state. It matches [ErrOperationFailed]; use [errors.As] to
-// read the server's account of the failure.
-type OperationError struct {
-	// StatusURL is the operation's status URL, without user information.
-	StatusURL string
-	// State is the final state as the server names it, e.g. "Failed".
-	State string
-	// Body is the server's error: the status document's error member, or
-	// the whole document. It is at most the status document's size limit
-	// (see [PollOptions].MaxStatusBytes).
-	Body json.RawMessage
-	// Problem is Body read as RFC 9457 problem details when it has any of
-	// their members; nil otherwise.
-	Problem *Problem
-
-	message string // the server's message, from Problem or code and message
-}
-
-// Error names the operation, its final state and the server's message.
-func (e *OperationError) Error() string {
-	state := strings.ToLower(e.State)
-	if state == "" {
-		state = "failed"
-	}
-	msg := "optimist: operation " + e.StatusURL + " " + state
-	if e.message != "" {
-		msg += ": " + e.message
-	}
-	return msg
-}
-
-// Is matches [ErrOperationFailed].
-func (e *OperationError) Is(target error) bool { return target == ErrOperationFailed }
-
 // newOperationError reads body, the server's account of a failure, as
 // problem details or as the {"code", "message"} error of many APIs.
 func newOperationError(statusURL, state string, body json.RawMessage) *OperationError {
