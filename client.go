@@ -322,8 +322,6 @@ func encodeJSON(in any) ([]byte, error) {
 		raw = v
 	case json.RawMessage:
 		raw = v
-	case ownedJSON: // update.go: the client's own document, valid and unshared
-		return v, nil
 	default:
 		return json.Marshal(in)
 	}

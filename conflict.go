@@ -56,6 +56,9 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 	if resolver == nil {
 		resolver = c.resolver
 	}
+	if r.change != nil { // Update's: the mutation made again on theirs
+		resolver = func(_ context.Context, cf *Conflict) ([]byte, error) { return r.change(cf.Theirs) }
+	}
 	switch {
 	case r.method == http.MethodPatch && !r.mergeable():
 		return resp, err // a patch of another kind cannot be expressed again

@@ -149,6 +149,11 @@ type request struct {
 	// origin is the origin the request's credentials belong to when that
 	// is not its URL's, as for a status URL on another origin.
 	origin *url.URL
+	// change, for the writes of Update and UpdateBytes, makes the document
+	// to write from the server's current one: the conflict loop calls it
+	// on a conflict, in place of a resolver, so that the caller's mutation
+	// is applied again to what the server has.
+	change func(current []byte) ([]byte, error)
 }
 
 // credentialOrigin is the origin r's credentials (its Cookie, the caller's

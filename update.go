@@ -1,13 +1,9 @@
 package optimist
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-
-	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // Update changes the JSON resource at url with mutate, safely under
@@ -75,84 +71,6 @@ func Update[T any](ctx context.Context, c *Client, url string, mutate func(*T) e
 	return result, nil
 }
 
-// applyAndWrite reads the current document of url, applies apply to it and
-// writes the result conditionally on the version read; on a conflict it
-// applies apply to the server's document and writes again. A change that
-// leaves the document as it is writes nothing, but only once a read has
-// shown that the server holds that document: a remembered one may be stale.
-func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
-	current, fresh, err := c.current(ctx, url, opts)
-	if err != nil {
-		return err
-	}
-	raw := collectOptions(ctx, false, opts).raw
-	same := jsonmerge.Equal
-	if raw {
-		same = bytes.Equal
-	}
-	ours, err := apply(current.Body)
-	if err != nil {
-		return err
-	}
-	if same(ours, current.Body) {
-		if fresh {
-			return nil
-		}
-		if current, err = c.read(ctx, url, opts); err != nil {
-			return err
-		}
-		if ours, err = apply(current.Body); err != nil || same(ours, current.Body) {
-			return err
-		}
-	}
-	pin := IfMatch(current.ETag) // the version ours was computed from, not a newer one
-	if current.ETag == "" {
-		pin = Header("If-Unmodified-Since", current.LastModified)
-	}
-	resolve := func(_ context.Context, cf *Conflict) ([]byte, error) { return apply(cf.Theirs) }
-	opts = append(opts[:len(opts):len(opts)], pin, Resolve(resolve))
-	if raw {
-		return c.putBytes(ctx, url, ours, append(opts, rawBody(current.contentType)))
-	}
-	_, err = c.Put(ctx, url, ownedJSON(ours), nil, opts...)
-	return err
-}
-
-// ownedJSON is a request body the client made itself (a merge's or
-// encoding/json's output, never shared with a caller): valid JSON that
-// needs neither a check nor a copy.
-type ownedJSON []byte
-
-// current returns the remembered version of url if its body is known
-// (fresh false), else reads it (fresh true).
-func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (v Version, fresh bool, err error) {
-	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
-	if err != nil {
-		return Version{}, false, err
-	}
-	if v, ok := c.recall(r); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
-		return v, false, nil
-	}
-	v, err = c.read(ctx, url, opts)
-	return v, true, err
-}
-
-// read reads url, revalidating what is remembered, and returns the
-// version read. A document without a version cannot be written
-// conditionally: that is an error matching [ErrNoVersion].
-func (c *Client) read(ctx context.Context, url string, opts []RequestOption) (Version, error) {
-	resp, err := c.Get(ctx, url, nil, opts...)
-	if err != nil {
-		return Version{}, err
-	}
-	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body,
-		contentType: resp.Header.Get("Content-Type")}
-	if v.ETag == "" && v.LastModified == "" {
-		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(url))
-	}
-	return v, nil
-}
-
 // UpdateBytes is [Update] for a resource of any media type: iCalendar,
 // XML, plain text, a form. It reads the resource (or uses the body the
 // client remembers), calls mutate with its bytes, and writes what mutate
@@ -181,14 +99,4 @@ func (c *Client) UpdateBytes(ctx context.Context, url string, mutate func(curren
 		return nil, err
 	}
 	return result, nil
-}
-
-// putBytes writes body, as it is, to url.
-func (c *Client) putBytes(ctx context.Context, url string, body []byte, opts []RequestOption) error {
-	r, err := c.newRequest(ctx, http.MethodPut, url, bytes.Clone(body), opts)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(ctx, r)
-	return err
 }

@@ -1,0 +1,104 @@
+package optimist
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// A change: the read-modify-write under [Update] and [Client.UpdateBytes]
+// (one caller's mutation, or a group commit's batch of them, group.go). It
+// takes the resource's current version (the record, state.go, or a read),
+// applies the change, and sends the result as one conditional write that
+// carries the change with it, so that the conflict loop (conflict.go) can
+// make it again on the server's document. Next: client.go's do, then
+// conflict.go.
+
+// applyAndWrite reads the current document of url, applies apply to it and
+// writes the result conditionally on the version read; on a conflict the
+// conflict loop applies apply to the server's document and writes again
+// (the write request carries apply as its change). A change that leaves
+// the document as it is writes nothing, but only once a read has shown
+// that the server holds that document: a remembered one may be stale.
+func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
+	current, fresh, err := c.current(ctx, url, opts)
+	if err != nil {
+		return err
+	}
+	r, err := c.changeRequest(ctx, url, current, apply, opts)
+	if err != nil {
+		return err
+	}
+	if r.sameDocument(r.body, current.Body) {
+		if fresh {
+			return nil
+		}
+		if current, err = c.read(ctx, url, opts); err != nil {
+			return err
+		}
+		if r, err = c.changeRequest(ctx, url, current, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
+			return err
+		}
+	}
+	_, err = c.do(ctx, r)
+	return err
+}
+
+// changeRequest is the write of apply's change to current: a PUT of what
+// apply makes of current's document, conditional on current's version
+// (the version the document was computed from, not a newer one), carrying
+// apply as the change the conflict loop makes again on the server's
+// document. A raw change is sent with the media type current was read
+// with, unless an option sets one.
+func (c *Client) changeRequest(ctx context.Context, url string, current Version, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
+	ours, err := apply(current.Body)
+	if err != nil {
+		return nil, err
+	}
+	if collectOptions(ctx, false, opts).raw {
+		ours = bytes.Clone(ours) // the caller's bytes: the record keeps what was sent
+		opts = append(opts[:len(opts):len(opts)], rawBody(current.contentType))
+	}
+	r, err := c.newRequest(ctx, http.MethodPut, url, ours, opts)
+	if err != nil {
+		return nil, err
+	}
+	if current.ETag != "" {
+		r.opts.precondition, r.opts.ifMatch = preconditionIfMatch, current.ETag
+	} else {
+		r.header.Set("If-Unmodified-Since", current.LastModified)
+	}
+	r.change = apply
+	return r, nil
+}
+
+// current returns the remembered version of url if its body is known
+// (fresh false), else reads it (fresh true).
+func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (v Version, fresh bool, err error) {
+	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
+	if err != nil {
+		return Version{}, false, err
+	}
+	if v, ok := c.recall(r); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
+		return v, false, nil
+	}
+	v, err = c.read(ctx, url, opts)
+	return v, true, err
+}
+
+// read reads url, revalidating what is remembered, and returns the
+// version read. A document without a version cannot be written
+// conditionally: that is an error matching [ErrNoVersion].
+func (c *Client) read(ctx context.Context, url string, opts []RequestOption) (Version, error) {
+	resp, err := c.Get(ctx, url, nil, opts...)
+	if err != nil {
+		return Version{}, err
+	}
+	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body,
+		contentType: resp.Header.Get("Content-Type")}
+	if v.ETag == "" && v.LastModified == "" {
+		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(url))
+	}
+	return v, nil
+}
