@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/optimist-go/optimist/internal/wait"
+
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
@@ -95,7 +97,7 @@ func New(opts ...Option) *Client {
 		c.clockNow = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepContext
+		c.sleep = wait.Sleep
 	}
 	c.credentialHeaders = append([]string{"Authorization", "Proxy-Authorization", "Cookie"}, c.secretHeaders...)
 	c.memory = newMemory(c.memoryEntries, c.memoryBytes)
@@ -356,21 +358,6 @@ func (r *Response) httpResponse(req *http.Request) *http.Response {
 		hr.TLS, hr.Trailer = r.raw.TLS, r.raw.Trailer
 	}
 	return hr
-}
-
-// sleepContext waits d, or until ctx ends, with ctx's error.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func isJSON(h http.Header) bool {

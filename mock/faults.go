@@ -2,7 +2,6 @@ package mock
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -204,21 +203,6 @@ func (b *Backend) pickFault(r *http.Request) Fault {
 		return run.fault
 	}
 	return b.faults.draw(b.rng.Float64())
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // throttle answers a 503 or 429 fault.

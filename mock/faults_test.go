@@ -2,12 +2,13 @@ package mock
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/optimist-go/optimist/internal/wait"
 
 	"github.com/stretchr/testify/require"
 )
@@ -196,7 +197,7 @@ func TestLatencyEndsWithTheRequest(t *testing.T) {
 	s := NewServer(WithLatency(time.Hour, 0), func(c *config) {
 		c.sleep = func(ctx context.Context, d time.Duration) error {
 			close(sleeping)
-			return sleep(ctx, d)
+			return wait.Sleep(ctx, d)
 		}
 	})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -212,15 +213,6 @@ func TestLatencyEndsWithTheRequest(t *testing.T) {
 	log := s.Requests()
 	require.Len(t, log, 1)
 	require.Zero(t, log[0].Status)
-}
-
-func TestSleep(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	require.True(t, errors.Is(sleep(ctx, time.Hour), context.Canceled))
-	require.NoError(t, sleep(t.Context(), time.Millisecond))
-	require.NoError(t, sleep(t.Context(), 0))
 }
 
 // TestTransportRetriesReplayableRequests shows why fault tests want fresh

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/optimist-go/optimist/internal/wait"
 )
 
 // Option configures a [Backend] (and so a [Server]). Options apply in
@@ -52,7 +54,7 @@ func newConfig(opts []Option) config {
 	c := config{
 		conflictStatus:   http.StatusPreconditionFailed,
 		clock:            time.Now,
-		sleep:            sleep,
+		sleep:            wait.Sleep,
 		jobsPath:         "/jobs",
 		jobPolls:         2,
 		jobRetryAfter:    "0",
