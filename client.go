@@ -18,6 +18,13 @@ import (
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
+// The Client and its HTTP methods: the way in. Each method builds a
+// request (request.go) and hands it to do, which routes it: a PUT, PATCH
+// or DELETE goes through the conflict loop (conflict.go), anything else
+// straight to one exchange (exchange.go); a 202 Accepted is followed to the
+// operation's end (poll.go). [Update] enters through update.go and
+// change.go, and meets do here.
+
 // Client is an HTTP client for JSON APIs with optimistic concurrency. It
 // remembers the ETag and body of every resource it reads, sends writes
 // conditionally, resolves version conflicts and retries transport faults.

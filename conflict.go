@@ -11,6 +11,14 @@ import (
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
+// Stage 3: the conflict loop, under every PUT, PATCH and DELETE. write
+// sets the precondition from the record (state.go) and sends the write
+// through one exchange (exchange.go). A version conflict is resolved here:
+// the server's document is read again, the resolver (merge.go) or the
+// write's own change (change.go) says what to write, and the write is sent
+// again, until it lands or the bound is reached. The transport retries of
+// each exchange are retry.go's.
+
 // The conflict loop. A conditional PUT or PATCH answered 409 or 412 is a
 // version conflict: the loop reads the server's current document (never
 // from the conflict answer, whose body is an error, not a document), asks

@@ -11,6 +11,14 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
+// Stage 2: one exchange. exchange sends a request through the transport
+// with its retries (retry.go), reads the answer in full (bounded), hands it
+// to the resource record (state.go's observe), decides what the outcome
+// proves (outcome: a write that may have been applied without a 2xx is
+// an [*OutcomeUnknownError]) and lets the lock policy see a lock answer
+// (lockwait.go). Next: the caller, the conflict loop (conflict.go) for a
+// write.
+
 // exchange sends r once, with transport retries, reads the answer in full
 // and records what it proves (see observe). A non-2xx answer is returned
 // with a *StatusError; a write that may have been applied without the

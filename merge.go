@@ -10,9 +10,10 @@ import (
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
-// The resolvers: what the conflict loop writes after a version conflict.
-// The merge itself is package internal/jsonmerge, which is pure; this file
-// turns its conflicts into a [*MergeConflictError].
+// The resolvers: what the conflict loop (conflict.go) writes after a
+// version conflict. The merge itself is package internal/jsonmerge, which
+// is pure; this file turns its conflicts into a [*MergeConflictError].
+// Next: the conflict loop sends what the resolver returns.
 
 // Conflict is a version conflict handed to a [Resolver].
 type Conflict struct {

@@ -22,10 +22,14 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// Transport retries. Underneath every request the client keeps a
-// go-retryablehttp client, configured here with optimist's own policy:
-// which faults are retried, how long to wait, and when a request may be
-// sent again at all.
+// Transport retries, under every exchange (exchange.go). Underneath every
+// request the client keeps a go-retryablehttp client, configured here with
+// optimist's own policy: which faults and statuses are retried
+// ([RetryOptions], [DefaultRetryPolicy]), how long to wait (the backoff and
+// Retry-After), and when a request may be sent again at all (never a write
+// that may have been applied, unless it is replayable). The other retries
+// are not transport retries: a version conflict is conflict.go's, a lock
+// answer lockwait.go's, an operation's polling poll.go's.
 
 // exchangeState follows one logical request across its transport retries.
 // The retry hooks find it in the request's context.

@@ -13,9 +13,10 @@ import (
 // The resource record. What the client knows of a resource, its version
 // and its document, is decided here and nowhere else: observe reads one
 // exchange (the request as sent and the answer to it) and updates the ETag
-// memory; recall finds the record a request may use. The stages before
-// this one (building the request, the exchange with its transport retries,
-// resolving conflicts) ask; none of them decides.
+// memory (memory.go); recall finds the record a request may use. The
+// stages before this one (building the request, the exchange with its
+// transport retries, resolving conflicts) ask; none of them decides. It is
+// the last stage: exchange.go calls observe once per answer.
 //
 // The rules, which the package documentation repeats under "Guarantees":
 //   - A non-2xx answer is never a document, whatever its body and headers

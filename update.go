@@ -6,6 +6,11 @@ import (
 	"fmt"
 )
 
+// [Update] and [Client.UpdateBytes]: a caller's mutation, turned into a
+// change of the resource's bytes. A mutation that can share a write with
+// others goes to group commit (group.go); one that cannot, straight to the
+// read-modify-write of change.go.
+
 // Update changes the JSON resource at url with mutate, safely under
 // concurrency: it reads the resource (or uses the body the client
 // remembers), decodes it into a T, calls mutate, and writes the result
