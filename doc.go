@@ -97,7 +97,8 @@
 // [Client.Operation] and [Client.ResumeOperation] (from an
 // [Operation.ResumeToken]) give a handle to poll later; [PollOptions] set
 // the waits. A [Callbacks] handler, attached to a request, lets a verified
-// webhook end the wait early: a callback is a hint, and the one status GET
+// webhook (signatures by package [github.com/optimist-go/optimist/webhook])
+// end the wait early: a callback is a hint, and the one status GET
 // it triggers is the truth. A failed operation is an [*OperationError].
 //
 // # Faults
@@ -106,7 +107,8 @@
 // client underneath, with full-jitter exponential backoff and Retry-After
 // honoured up to a bound; [WithRetry] shapes it all ([RetryOptions]), and a
 // retry whose wait cannot end before the context's deadline is not begun
-// ([deadlineError]). A request that may have reached the
+// (the error matches [context.DeadlineExceeded]). A request that may have
+// reached the
 // server is sent again only when that is safe: its method is idempotent,
 // it is conditional (a second copy fails its precondition instead of
 // applying twice), or it carries an Idempotency-Key ([WithIdempotencyKeys]
@@ -139,12 +141,53 @@
 // generated API clients accept, so such a client gets the same ETag memory,
 // conditional writes and retries; request options travel in the request's
 // context ([NewContext]). For SDKs that take an *http.Client or an
-// http.RoundTripper instead, [Client.StandardClient] and
-// [Client.RoundTripper] send through Do.
+// http.RoundTripper instead, [Client.StandardClient] (and its Transport)
+// sends through Do.
 //
 // # Testing
 //
 // Package [github.com/optimist-go/optimist/mock] is an in-memory server
 // with real ETags, conflicts, asynchronous jobs and fault injection, for
 // tests and examples.
+//
+// # How the package is built
+//
+// A map for those who change it. Every call flows one way through files
+// named for their stage, each saying at its top what it owns and what
+// comes next:
+//
+//  1. The way in: client.go (the Client, Get, Put, Patch, Post, Delete,
+//     Do; do routes a request), update.go (Update, UpdateBytes), group.go
+//     and groupwrite.go (group commit of concurrent updates), change.go
+//     (the read-modify-write, whose write carries its change), standard.go
+//     (the *http.Client drop-in).
+//  2. Building the request: request.go (the request, its options, the
+//     requests derived from it), version.go (where a version travels:
+//     VersionToken), headers.go (the one header policy: credentials to
+//     other origins, headers of derived reads, idempotency keys).
+//  3. The conflict loop: conflict.go (preconditions, re-read, resolve,
+//     send again) and merge.go (the resolvers; the pure merge is
+//     internal/jsonmerge, which also creates merge patches; applying RFC
+//     7396 patches is left to github.com/evanphx/json-patch/v5, the right
+//     tool for it, in mergepatch.go).
+//  4. One exchange: exchange.go (send, read, outcome), retry.go (the
+//     transport retries over go-retryablehttp and their policy), origin.go
+//     (redirects and the cookie jar keep credentials on their origin),
+//     redact.go (the one redaction of URLs and faults in errors and logs).
+//  5. The resource record: state.go (every rule of what a resource's
+//     document and version are) over memory.go (the bounded LRU).
+//
+// Beside the write path: lock.go (recognising a lock answer), lockwait.go
+// (waiting one out), heldlock.go and lockspecs.go (holding a lock);
+// poll.go, pollopts.go, status.go, resume.go (202 Accepted operations),
+// callbacks.go and callbackwait.go (their webhooks); probe.go and
+// probeguard.go (servers that ignore preconditions); presets.go (CouchDB,
+// etcd, Azure Table); options.go (the client options); errors.go (every
+// error type and sentinel); etag.go (the ETag type).
+//
+// Where a change goes: a rule about what the client believes of a resource
+// goes in state.go; a header a derived request must or must not carry, in
+// headers.go; what is worth a transport retry, in retry.go; how a conflict
+// is settled, in conflict.go, or merge.go for a new strategy; a new error,
+// in errors.go. A second place deciding any of these is a bug.
 package optimist
