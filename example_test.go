@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/optimist-go/optimist"
 	"github.com/optimist-go/optimist/mock"
@@ -175,4 +176,30 @@ func ExampleClient_Do() {
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode, "with If-Match", srv.Requests()[1].Header.Get("If-Match"))
 	// Output: 200 with If-Match "1"
+}
+
+// The options come in groups, one struct per concern; each field's zero
+// value is its default.
+func ExampleNew_options() {
+	srv := mock.NewServer()
+	defer srv.Close()
+	_ = srv.Seed("/counters/a", []byte(`{"n":1}`))
+
+	c := optimist.New(
+		optimist.WithRetry(optimist.RetryOptions{MaxRetries: 2}),
+		optimist.WithConflicts(optimist.ConflictOptions{Resolver: optimist.OursWins, Attempts: 10}),
+		optimist.WithMemory(optimist.MemoryOptions{Entries: 1000, ServerMembers: []string{"/odata.metadata"}}),
+		optimist.WithLocks(optimist.LockOptions{MaxWait: 30 * time.Second}),
+		optimist.WithPolling(optimist.PollOptions{MaxTime: 10 * time.Minute}),
+	)
+	type counter struct {
+		N int `json:"n"`
+	}
+	v, err := optimist.Update(context.Background(), c, srv.URL+"/counters/a", func(v *counter) error {
+		v.N++
+		return nil
+	})
+	fmt.Println(v.N, err)
+	// Output:
+	// 2 <nil>
 }
