@@ -60,26 +60,40 @@ func (c *Client) write(ctx context.Context, r *request) (*Response, error) {
 		r.method == http.MethodDelete || r.opts.precondition == preconditionCreateOnly {
 		return resp, err
 	}
-	resolver := r.opts.resolver
+	resolver := c.resolverFor(r)
 	if resolver == nil {
-		resolver = c.resolver
-	}
-	if r.change != nil { // Update's: the mutation made again on theirs
-		resolver = func(_ context.Context, cf *Conflict) ([]byte, error) { return r.change(cf.Theirs) }
-	}
-	switch {
-	case r.method == http.MethodPatch && !r.mergeable():
-		return resp, err // a patch of another kind cannot be expressed again
-	case resolver == nil && !r.mergeable():
-		return resp, err // bytes: only the caller's strategy can resolve them
-	case resolver == nil:
-		resolver = ThreeWayMerge
+		return resp, err // not to be resolved here: the caller's to settle
 	}
 	l := &conflictLoop{c: c, r: r, base: base.Body, resolver: resolver, start: c.now(), last: resp}
 	if l.ours, err = l.oursFromRequest(); err != nil {
 		return resp, err
 	}
 	return l.run(ctx, conflict)
+}
+
+// resolverFor says how a version conflict of r is resolved: by r's own
+// change (Update's mutation made again on theirs), else by the request's
+// or the client's resolver, else, for a JSON document, by [ThreeWayMerge].
+// It is nil when the conflict cannot be resolved here: a PATCH of another
+// kind than a merge patch cannot be expressed again, and bytes with no
+// strategy of the caller's have no merge.
+func (c *Client) resolverFor(r *request) Resolver {
+	if r.method == http.MethodPatch && !r.mergeable() {
+		return nil
+	}
+	if r.change != nil {
+		return func(_ context.Context, cf *Conflict) ([]byte, error) { return r.change(cf.Theirs) }
+	}
+	if r.opts.resolver != nil {
+		return r.opts.resolver
+	}
+	if c.resolver != nil {
+		return c.resolver
+	}
+	if r.mergeable() {
+		return ThreeWayMerge
+	}
+	return nil
 }
 
 // setPrecondition adds the request's precondition and returns the version
