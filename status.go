@@ -320,31 +320,3 @@ func parseStatusDocument(body []byte) statusDocument {
 	}
 	return doc
 }
-
-// newOperationError reads body, the server's account of a failure, as
-// problem details or as the {"code", "message"} error of many APIs.
-func newOperationError(statusURL, state string, body json.RawMessage) *OperationError {
-	e := &OperationError{StatusURL: statusURL, State: state, Body: body}
-	var members map[string]json.RawMessage
-	if json.Unmarshal(body, &members) != nil {
-		return e
-	}
-	str := func(name string) string {
-		var s string
-		_ = json.Unmarshal(members[name], &s)
-		return s
-	}
-	p := Problem{Type: str("type"), Title: str("title"), Detail: str("detail"), Instance: str("instance")}
-	_ = json.Unmarshal(members["status"], &p.Status)
-	if p != (Problem{}) {
-		e.Problem, e.message = &p, p.message()
-	}
-	switch code, msg := str("code"), str("message"); {
-	case e.message != "":
-	case code != "" && msg != "":
-		e.message = code + ": " + msg
-	default:
-		e.message = code + msg
-	}
-	return e
-}
