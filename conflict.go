@@ -320,7 +320,7 @@ func (l *conflictLoop) oursFromRequest() ([]byte, error) {
 	if l.base == nil {
 		return nil, nil
 	}
-	return applyMergePatch(l.base, l.r.body)
+	return jsonmerge.ApplyPatch(l.base, l.r.body)
 }
 
 func (l *conflictLoop) giveUp(last *StatusError, reason string, cause error) error {

@@ -167,9 +167,10 @@
 //     other origins, headers of derived reads, idempotency keys).
 //  3. The conflict loop: conflict.go (preconditions, re-read, resolve,
 //     send again) and merge.go (the resolvers; the pure merge is
-//     internal/jsonmerge, which also creates merge patches; applying RFC
-//     7396 patches is left to github.com/evanphx/json-patch/v5, the right
-//     tool for it, in mergepatch.go).
+//     internal/jsonmerge, which also creates RFC 7396 merge patches and
+//     applies them, for conflict.go and state.go; version.go sets a
+//     version member with an RFC 6902 JSON Patch, the one use of
+//     github.com/evanphx/json-patch/v5).
 //  4. One exchange: exchange.go (send, read, outcome), retry.go (the
 //     transport retries over go-retryablehttp and their policy), origin.go
 //     (redirects and the cookie jar keep credentials on their origin),

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // The resource record. What the client knows of a resource, its version
@@ -29,9 +31,10 @@ import (
 //     says so (section 8.7: a Content-Location naming the target URI) or the
 //     client was told its API answers writes with representations
 //     ([MemoryOptions].RepresentationAnswers). Otherwise the document is the body the
-//     PUT sent, or the remembered document with the PATCH applied, and only
-//     when the PATCH was an RFC 7396 merge patch sent against the
-//     remembered version; else the body is unknown.
+//     PUT sent, or the remembered document with the PATCH applied as RFC
+//     7396 says (jsonmerge.ApplyPatch), and only when the PATCH was an RFC
+//     7396 merge patch sent against the remembered version; else the body
+//     is unknown.
 //   - The version comes from a 2xx answer only; an answer without one
 //     forgets the record, so the next write must read first.
 //   - A 2xx DELETE forgets the resource.
@@ -117,7 +120,7 @@ func (c *Client) document(r *request, resp *Response, v Version) (body []byte, c
 	case http.MethodPatch:
 		prev, ok := c.recall(r)
 		if sent := r.sentVersion(); ok && prev.Body != nil && sent != "" && sent == prev.ETag && r.mergeable() {
-			written, _ = applyMergePatch(prev.Body, r.body)
+			written, _ = jsonmerge.ApplyPatch(prev.Body, r.body)
 			contentType = prev.contentType
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // handle answers r, whose body has been read, from the store. It runs under
@@ -128,7 +128,7 @@ func (b *Backend) patchDoc(r *http.Request, p string, patch []byte) *response {
 	if res := b.checkVersionField(patch, old, true); res != nil {
 		return res
 	}
-	merged, err := jsonpatch.MergePatch(old.body, patch)
+	merged, err := jsonmerge.ApplyPatch(old.body, patch)
 	if err != nil {
 		return badRequest("applying the merge patch: " + err.Error())
 	}

@@ -96,6 +96,25 @@ func TestMergePatch(t *testing.T) {
 	require.Equal(t, res.header.Get("ETag"), got.header.Get("ETag"))
 }
 
+// TestMergePatchKeepsNullsInArrays checks that an array of a merge patch
+// is stored as it is (RFC 7396, section 2), null members of its objects
+// included.
+func TestMergePatchKeepsNullsInArrays(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	require.NoError(t, s.Seed("/docs/a", []byte(`{"a":[1],"b":1}`)))
+
+	res := do(t, s, http.MethodPatch, "/docs/a", `{"a":[{"x":null,"y":1},null],"b":null}`,
+		"Content-Type", "application/merge-patch+json")
+	require.Equal(t, http.StatusOK, res.status)
+	require.JSONEq(t, `{"a":[{"x":null,"y":1},null]}`, res.body)
+	got := do(t, s, http.MethodGet, "/docs/a", "")
+	require.JSONEq(t, `{"a":[{"x":null,"y":1},null]}`, got.body)
+	stored, _, ok := s.Document("/docs/a")
+	require.True(t, ok)
+	require.JSONEq(t, `{"a":[{"x":null,"y":1},null]}`, string(stored))
+}
+
 func TestPostCreatesInCollection(t *testing.T) {
 	t.Parallel()
 	s := setup(t)

@@ -37,3 +37,14 @@ func ExampleCreatePatch() {
 	// Output:
 	// {"title":"Final","meta":{"lang":null,"words":135}} <nil>
 }
+
+// ApplyPatch gives the document a PATCH write makes: null deletes a
+// member, except inside an array, which the patch carries as it is.
+func ExampleApplyPatch() {
+	doc := []byte(`{"title":"Draft","tags":[],"meta":{"words":120,"lang":"en"}}`)
+	patch := []byte(`{"meta":{"lang":null},"tags":[{"x":null,"y":1}],"state":"review"}`)
+	got, err := jsonmerge.ApplyPatch(doc, patch)
+	fmt.Println(string(got), err)
+	// Output:
+	// {"title":"Draft","tags":[{"x":null,"y":1}],"meta":{"words":120},"state":"review"} <nil>
+}

@@ -442,9 +442,8 @@ func readSharedTestdata(t *testing.T, name string) []byte {
 
 // TestRFC7396AppendixA checks the merge-patch examples of RFC 7396: Merge
 // carries each change from target to result onto the target, and onto a
-// target that also gained an unrelated member. (That json-patch applies
-// each patch is checked where package optimist applies patches, in its
-// TestApplyMergePatchRFC7396AppendixA.)
+// target that also gained an unrelated member. (That ApplyPatch applies
+// each patch is TestApplyPatchRFC7396AppendixA.)
 func TestRFC7396AppendixA(t *testing.T) {
 	t.Parallel()
 	var examples []struct {

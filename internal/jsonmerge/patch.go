@@ -2,7 +2,7 @@ package jsonmerge
 
 // RFC 7396 merge patch creation: the patch that turns one document into
 // another, for a PATCH write that carries a resolved document. Applying
-// a patch is left to github.com/evanphx/json-patch/v5.
+// a patch is apply.go.
 
 // CreatePatch returns the RFC 7396 merge patch that turns from into to,
 // keeping every value's text as to has it.
