@@ -52,14 +52,6 @@ func appendPatched(dst []byte, d, p jsonRef) []byte {
 		d = d.expand()
 	}
 	dst = append(dst, '{')
-	first := true
-	member := func(key []byte) {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(append(dst, key...), ':')
-	}
 	var hint int32
 	if d.n != nil {
 		hint = p.n.lo
@@ -68,10 +60,10 @@ func appendPatched(dst []byte, d, p jsonRef) []byte {
 			hint = nextHint(hint, j)
 			switch v := p.child(j); {
 			case v.n == nil:
-				member(d.t.key(i))
+				dst = appendMember(dst, d.t.key(i))
 				dst = d.child(i).appendTo(dst)
 			case !v.is(kindNull):
-				member(d.t.key(i))
+				dst = appendMember(dst, d.t.key(i))
 				dst = appendPatched(dst, d.child(i), v)
 			}
 		}
@@ -85,7 +77,7 @@ func appendPatched(dst []byte, d, p jsonRef) []byte {
 			}
 		}
 		if v := p.child(i); !v.is(kindNull) {
-			member(p.t.key(i))
+			dst = appendMember(dst, p.t.key(i))
 			dst = appendPatched(dst, jsonRef{}, v)
 		}
 	}

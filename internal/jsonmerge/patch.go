@@ -43,17 +43,19 @@ func CreatePatch(from, to []byte) ([]byte, error) {
 	return appendPatch(make([]byte, 0, 64), f, t)
 }
 
+// appendMember appends key and a colon to dst, which ends with an object
+// being written, with a comma first unless the object has no member yet
+// (dst ends with its opening brace: no member value ends with one).
+func appendMember(dst, key []byte) []byte {
+	if dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	return append(append(dst, key...), ':')
+}
+
 // appendPatch appends the merge patch between objects f and t.
 func appendPatch(dst []byte, f, t jsonRef) ([]byte, error) {
 	dst = append(dst, '{')
-	first := true
-	member := func(key []byte) {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(append(dst, key...), ':')
-	}
 	hint := t.n.lo
 	for i := f.n.lo; i < f.n.hi; i++ {
 		j := t.t.find(t.n, f.t.name(i), hint)
@@ -61,7 +63,7 @@ func appendPatch(dst []byte, f, t jsonRef) ([]byte, error) {
 			hint = j + 1
 			continue
 		}
-		member(f.t.key(i))
+		dst = appendMember(dst, f.t.key(i))
 		dst = append(dst, "null"...)
 	}
 	hint = f.n.lo
@@ -72,7 +74,7 @@ func appendPatch(dst []byte, f, t jsonRef) ([]byte, error) {
 		if old.n != nil && equalValues(old, val) {
 			continue
 		}
-		member(t.t.key(i))
+		dst = appendMember(dst, t.t.key(i))
 		if old.is(kindObject) && val.is(kindObject) {
 			var err error
 			if dst, err = appendPatch(dst, old, val); err != nil {
