@@ -250,3 +250,33 @@ func TestEtcdV2CreateOnly(t *testing.T) {
 	require.NoError(t, err, "the created key's version is remembered")
 	require.Equal(t, "71", f.value)
 }
+
+// A preset given paths applies to those paths only: one client writes a
+// CouchDB database by _rev and a plain HTTP API by If-Match.
+func TestCouchDBPresetScopedToPaths(t *testing.T) {
+	t.Parallel()
+	couch := mock.NewServer(mock.WithVersionField("/_rev"), mock.WithCouchDBResponses(), mock.WithoutETags())
+	t.Cleanup(couch.Close)
+	plain := mock.NewServer(mock.WithRequireIfMatch())
+	t.Cleanup(plain.Close)
+	require.NoError(t, couch.Seed("/db/doc", []byte(`{"count":0}`)))
+	require.NoError(t, plain.Seed("/api/doc", []byte(`{"count":0}`)))
+	type counter struct {
+		Count int `json:"count"`
+	}
+	c := optimist.New(optimist.CouchDB("/db/*"))
+	for _, url := range []string{couch.URL + "/db/doc", plain.URL + "/api/doc"} {
+		_, err := optimist.Update(t.Context(), c, url, func(v *counter) error { v.Count++; return nil })
+		require.NoError(t, err, url)
+	}
+	couchPut := couch.Requests()[len(couch.Requests())-1]
+	require.Equal(t, http.MethodPut, couchPut.Method)
+	require.Empty(t, couchPut.Header.Get("If-Match"), "CouchDB's version travels in the body")
+	plainPut := plain.Requests()[len(plain.Requests())-1]
+	require.Equal(t, http.MethodPut, plainPut.Method)
+	require.NotEmpty(t, plainPut.Header.Get("If-Match"), "outside the paths, the version is the ETag")
+	require.Equal(t, http.StatusOK, plainPut.Status)
+	doc, _, ok := couch.Document("/db/doc")
+	require.True(t, ok)
+	require.JSONEq(t, `1`, string(mustMember(t, doc, "count")))
+}
