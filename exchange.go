@@ -33,9 +33,9 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	}
 	r.sendURL = u
 	st := &exchangeState{replayable: r.replayable(header)}
-	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header, u, body))
+	resp, err := c.send(ctx, r, st, header, u, body)
 	if err != nil {
-		return nil, c.outcome(r, st, 0, c.transportError(r, st, resp, err))
+		return nil, c.outcome(r, st, 0, err)
 	}
 	out, err := c.readResponse(r, resp, st)
 	if err != nil {
@@ -51,6 +51,21 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 	// waited out and r sent again, before any conflict handling sees it;
 	// a write whose outcome is unknown is not sent again.
 	return c.settleLock(ctx, r, out, c.outcome(r, st, out.StatusCode, c.statusError(r, out, st)))
+}
+
+// send is the one trip through the transport, with its retries
+// (retry.go), that every request of the client makes: an exchange's, and
+// an operation's status GET (poll.go), which reads its answer with its own
+// limits and records nothing. st, in the request's context, is what the
+// retry hooks know of it. A request that got no usable answer is a
+// transport error (transportError); the caller reads and closes the
+// answer.
+func (c *Client) send(ctx context.Context, r *request, st *exchangeState, header http.Header, u *url.URL, body []byte) (*http.Response, error) {
+	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header, u, body))
+	if err != nil {
+		return nil, c.transportError(r, st, resp, err)
+	}
+	return resp, nil
 }
 
 // landedWrite reports whether resp, whose body could not be read in full,

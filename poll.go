@@ -264,14 +264,16 @@ func (op *Operation) status(ctx context.Context) (*Response, OperationStatus, er
 
 // getStatus sends one status GET, with transport retries, and reads at
 // most the status limit of the answer (the body limit for a result the
-// transport reached through a 303). Unlike exchange, it leaves the ETag
-// memory alone: a status document is no resource to write.
+// transport reached through a 303). It makes exchange's trip (send), but
+// not the rest of an exchange: a status document is no resource to write,
+// so the record is left alone, and its answers are read with the status
+// limits, error bodies included, and never taken for a lock.
 func (op *Operation) getStatus(ctx context.Context) (*Response, error) {
 	c, r := op.c, op.get(op.url)
 	st := &exchangeState{replayable: true}
-	raw, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), r.header, r.url, r.body))
+	raw, err := c.send(ctx, r, st, r.header, r.url, r.body) // exchange.go: the same trip, without the record
 	if err != nil {
-		return nil, c.transportError(r, st, raw, err)
+		return nil, err
 	}
 	defer raw.Body.Close()
 	limit := c.poll.statusLimit()
