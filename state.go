@@ -142,12 +142,24 @@ func describesTarget(r *request, h http.Header) bool {
 	if loc == "" {
 		return false
 	}
+	if isRequestPath(loc, r.url) {
+		return true // the usual answer, decided without parsing
+	}
 	ref, err := url.Parse(loc)
 	if err != nil {
 		return false
 	}
 	abs := canonicalURL(r.url.ResolveReference(ref))
 	return abs == canonicalURL(r.url) || (r.sendURL != nil && abs == canonicalURL(r.sendURL))
+}
+
+// isRequestPath reports, without allocating, whether loc is exactly the
+// escaped path of u, a URL with no query, as an absolute-path reference
+// with no dot segment: a Content-Location that resolves to u itself. Any
+// other form is left to the full resolution of describesTarget.
+func isRequestPath(loc string, u *url.URL) bool {
+	return u.RawQuery == "" && !u.ForceQuery && strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") &&
+		!strings.ContainsAny(loc, "?#") && !strings.Contains(loc, "/.") && loc == u.EscapedPath()
 }
 
 // freshen takes a 304 answer to a revalidation: the remembered body is
