@@ -154,6 +154,8 @@ type request struct {
 	// on a conflict, in place of a resolver, so that the caller's mutation
 	// is applied again to what the server has.
 	change func(current []byte) ([]byte, error)
+	// headerValues back the Accept and Content-Type values newRequest sets.
+	headerValues [2]string
 }
 
 // credentialOrigin is the origin r's credentials (its Cookie, the caller's
@@ -180,12 +182,14 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 		body:   body,
 		opts:   collectOptions(ctx, true, opts),
 	}
-	// One backing array for both values: Header.Set would allocate each.
-	values := [2]string{"application/json", "application/json"}
-	r.header["Accept"] = values[0:1:1]
+	// The values live in r, allocated with it: Header.Set would allocate
+	// each.
+	values := &r.headerValues
+	*values = [2]string{"application/json", "application/json"}
 	if r.opts.raw {
-		values = [2]string{"*/*", r.opts.contentType}
+		*values = [2]string{"*/*", r.opts.contentType}
 	}
+	r.header["Accept"] = values[0:1:1]
 	if body != nil && values[1] != "" {
 		if method == http.MethodPatch && !r.opts.raw {
 			values[1] = "application/merge-patch+json"
