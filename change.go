@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 )
 
 // A change: the read-modify-write under [Update] and [Client.UpdateBytes]
@@ -21,12 +22,12 @@ import (
 // (the write request carries apply as its change). A change that leaves
 // the document as it is writes nothing, but only once a read has shown
 // that the server holds that document: a remembered one may be stale.
-func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
-	current, fresh, err := c.current(ctx, url, opts)
+func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
+	current, fresh, u, err := c.current(ctx, rawURL, opts)
 	if err != nil {
 		return err
 	}
-	r, err := c.changeRequest(ctx, url, current, apply, opts)
+	r, err := c.changeRequest(ctx, u, current, apply, opts)
 	if err != nil {
 		return err
 	}
@@ -34,10 +35,10 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 		if fresh {
 			return nil
 		}
-		if current, err = c.read(ctx, url, opts); err != nil {
+		if current, err = c.read(ctx, rawURL, opts); err != nil {
 			return err
 		}
-		if r, err = c.changeRequest(ctx, url, current, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
+		if r, err = c.changeRequest(ctx, u, current, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func (c *Client) applyAndWrite(ctx context.Context, url string, apply func([]byt
 // apply as the change the conflict loop makes again on the server's
 // document. A raw change is sent with the media type current was read
 // with, unless an option sets one.
-func (c *Client) changeRequest(ctx context.Context, url string, current Version, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
+func (c *Client) changeRequest(ctx context.Context, u *url.URL, current Version, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
 	ours, err := apply(current.Body)
 	if err != nil {
 		return nil, err
@@ -60,10 +61,7 @@ func (c *Client) changeRequest(ctx context.Context, url string, current Version,
 		ours = bytes.Clone(ours) // the caller's bytes: the record keeps what was sent
 		opts = append(opts[:len(opts):len(opts)], rawBody(current.contentType))
 	}
-	r, err := c.newRequest(ctx, http.MethodPut, url, ours, opts)
-	if err != nil {
-		return nil, err
-	}
+	r := c.requestTo(ctx, http.MethodPut, u, ours, opts)
 	if current.ETag != "" {
 		r.opts.precondition, r.opts.ifMatch = preconditionIfMatch, current.ETag
 	} else {
@@ -74,31 +72,32 @@ func (c *Client) changeRequest(ctx context.Context, url string, current Version,
 }
 
 // current returns the remembered version of url if its body is known
-// (fresh false), else reads it (fresh true).
-func (c *Client) current(ctx context.Context, url string, opts []RequestOption) (v Version, fresh bool, err error) {
-	r, err := c.newRequest(ctx, http.MethodGet, url, nil, opts)
+// (fresh false), else reads it (fresh true), and url parsed, for the
+// write.
+func (c *Client) current(ctx context.Context, rawURL string, opts []RequestOption) (v Version, fresh bool, u *url.URL, err error) {
+	r, err := c.newRequest(ctx, http.MethodGet, rawURL, nil, opts)
 	if err != nil {
-		return Version{}, false, err
+		return Version{}, false, nil, err
 	}
 	if v, ok := c.recall(r); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
-		return v, false, nil
+		return v, false, r.url, nil
 	}
-	v, err = c.read(ctx, url, opts)
-	return v, true, err
+	v, err = c.read(ctx, rawURL, opts)
+	return v, true, r.url, err
 }
 
 // read reads url, revalidating what is remembered, and returns the
 // version read. A document without a version cannot be written
 // conditionally: that is an error matching [ErrNoVersion].
-func (c *Client) read(ctx context.Context, url string, opts []RequestOption) (Version, error) {
-	resp, err := c.Get(ctx, url, nil, opts...)
+func (c *Client) read(ctx context.Context, rawURL string, opts []RequestOption) (Version, error) {
+	resp, err := c.Get(ctx, rawURL, nil, opts...)
 	if err != nil {
 		return Version{}, err
 	}
 	v := Version{ETag: resp.ETag, LastModified: resp.Header.Get("Last-Modified"), Body: resp.Body,
 		contentType: resp.Header.Get("Content-Type")}
 	if v.ETag == "" && v.LastModified == "" {
-		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(url))
+		return Version{}, fmt.Errorf("%w: GET %s: the answer carries no ETag or Last-Modified", ErrNoVersion, redactURL(rawURL))
 	}
 	return v, nil
 }

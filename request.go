@@ -175,6 +175,12 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
 	}
+	return c.requestTo(ctx, method, u, body, opts), nil
+}
+
+// requestTo is newRequest for u, an http or https URL already parsed
+// (and not to be changed: requests share it).
+func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, body []byte, opts []RequestOption) *request {
 	r := &request{
 		method: method,
 		url:    u,
@@ -199,7 +205,7 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []b
 	r.token = c.tokenFor(u, &r.opts)
 	r.applyOptionHeaders()
 	r.key = c.resourceKey(u, r.header)
-	return r, nil
+	return r
 }
 
 func (r *request) applyOptionHeaders() {
