@@ -10,6 +10,12 @@ import (
 	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
+// Documents: the requests on stored resources. handle routes a request to
+// jobs (jobs.go), locks (locks.go) or the documents here: GET and HEAD
+// with their validators, PUT, PATCH (RFC 7396, applied by the client's
+// own engine, internal/jsonmerge) and DELETE, each after the preconditions
+// of precondition.go.
+
 // handle answers r, whose body has been read, from the store. It runs under
 // the backend's lock.
 func (b *Backend) handle(r *http.Request, body []byte) *response {
