@@ -117,11 +117,7 @@ func TestApplyPatchLargeObjects(t *testing.T) {
 // that also gained an unrelated member.
 func TestApplyPatchRFC7396AppendixA(t *testing.T) {
 	t.Parallel()
-	var examples []struct {
-		Target, Patch, Result json.RawMessage
-	}
-	require.NoError(t, json.Unmarshal(readSharedTestdata(t, "rfc7396-appendix-a.json"), &examples))
-	require.Len(t, examples, 15)
+	examples := appendixA(t)
 	for i, ex := range examples {
 		t.Run(fmt.Sprintf("A%d", i+1), func(t *testing.T) {
 			t.Parallel()

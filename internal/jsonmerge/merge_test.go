@@ -440,17 +440,23 @@ func readSharedTestdata(t *testing.T, name string) []byte {
 	return data
 }
 
+// appendixA returns the 15 merge-patch examples of RFC 7396, Appendix A,
+// from the shared test data.
+func appendixA(t *testing.T) []struct{ Target, Patch, Result json.RawMessage } {
+	t.Helper()
+	var examples []struct{ Target, Patch, Result json.RawMessage }
+	require.NoError(t, json.Unmarshal(readSharedTestdata(t, "rfc7396-appendix-a.json"), &examples))
+	require.Len(t, examples, 15)
+	return examples
+}
+
 // TestRFC7396AppendixA checks the merge-patch examples of RFC 7396: Merge
 // carries each change from target to result onto the target, and onto a
 // target that also gained an unrelated member. (That ApplyPatch applies
 // each patch is TestApplyPatchRFC7396AppendixA.)
 func TestRFC7396AppendixA(t *testing.T) {
 	t.Parallel()
-	var examples []struct {
-		Target, Patch, Result json.RawMessage
-	}
-	require.NoError(t, json.Unmarshal(readSharedTestdata(t, "rfc7396-appendix-a.json"), &examples))
-	require.Len(t, examples, 15)
+	examples := appendixA(t)
 	for i, ex := range examples {
 		t.Run(fmt.Sprintf("A%d", i+1), func(t *testing.T) {
 			t.Parallel()

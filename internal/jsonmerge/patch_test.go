@@ -104,11 +104,7 @@ func TestCreatePatchLargeObjects(t *testing.T) {
 // from each example's target to its result turns the one into the other.
 func TestCreatePatchRFC7396AppendixA(t *testing.T) {
 	t.Parallel()
-	var examples []struct {
-		Target, Patch, Result json.RawMessage
-	}
-	require.NoError(t, json.Unmarshal(readSharedTestdata(t, "rfc7396-appendix-a.json"), &examples))
-	require.Len(t, examples, 15)
+	examples := appendixA(t)
 	for i, ex := range examples {
 		patch, err := CreatePatch(ex.Target, ex.Result)
 		if bytes.Equal(ex.Result, []byte("null")) {
