@@ -27,7 +27,8 @@ func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]
 	if err != nil {
 		return err
 	}
-	r, err := c.changeRequest(ctx, u, current, apply, opts)
+	raw := collectOptions(ctx, false, opts).raw
+	r, err := c.changeRequest(ctx, u, current, raw, apply, opts)
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]
 		if current, err = c.read(ctx, rawURL, opts); err != nil {
 			return err
 		}
-		if r, err = c.changeRequest(ctx, u, current, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
+		if r, err = c.changeRequest(ctx, u, current, raw, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
 			return err
 		}
 	}
@@ -50,14 +51,14 @@ func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]
 // apply makes of current's document, conditional on current's version
 // (the version the document was computed from, not a newer one), carrying
 // apply as the change the conflict loop makes again on the server's
-// document. A raw change is sent with the media type current was read
-// with, unless an option sets one.
-func (c *Client) changeRequest(ctx context.Context, u *url.URL, current Version, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
+// document. A raw change (UpdateBytes's) is sent with the media type
+// current was read with, unless an option sets one.
+func (c *Client) changeRequest(ctx context.Context, u *url.URL, current Version, raw bool, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
 	ours, err := apply(current.Body)
 	if err != nil {
 		return nil, err
 	}
-	if collectOptions(ctx, false, opts).raw {
+	if raw {
 		ours = bytes.Clone(ours) // the caller's bytes: the record keeps what was sent
 		opts = append(opts[:len(opts):len(opts)], rawBody(current.contentType))
 	}
