@@ -221,6 +221,7 @@ func hasRepeatedNames(data []byte) bool {
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // a number beyond float64 must not end the scan
 	for {
 		tok, err := dec.Token()
 		if err != nil {
