@@ -32,19 +32,31 @@ func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]
 	if err != nil {
 		return err
 	}
-	if r.sameDocument(r.body, current.Body) {
+	if unchanged(r, current.Body) {
 		if fresh {
 			return nil
 		}
 		if current, err = c.read(ctx, rawURL, opts); err != nil {
 			return err
 		}
-		if r, err = c.changeRequest(ctx, u, current, raw, apply, opts); err != nil || r.sameDocument(r.body, current.Body) {
+		if r, err = c.changeRequest(ctx, u, current, raw, apply, opts); err != nil || unchanged(r, current.Body) {
 			return err
 		}
 	}
 	_, err = c.do(ctx, r)
 	return err
+}
+
+// unchanged reports whether r, the write of a change to doc, leaves doc as
+// it is. A typed change returns doc itself when the value it decoded
+// encodes as before (applyTyped), and so does a batch of them (group
+// commit): any other bytes are a change, and finding so costs no parse. A
+// raw change's bytes are compared.
+func unchanged(r *request, doc []byte) bool {
+	if r.opts.raw {
+		return bytes.Equal(r.body, doc)
+	}
+	return len(r.body) == len(doc) && (len(doc) == 0 || &r.body[0] == &doc[0])
 }
 
 // changeRequest is the write of apply's change to current: a PUT of what

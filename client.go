@@ -52,7 +52,8 @@ type Client struct {
 	sleep            func(ctx context.Context, d time.Duration) error
 	secretHeaders    []string
 	// credentialHeaders are the request headers that say who is asking:
-	// Authorization, Proxy-Authorization, Cookie and the secret headers.
+	// Authorization, Proxy-Authorization, Cookie and the secret headers,
+	// in canonical form.
 	credentialHeaders     []string
 	representationAnswers bool
 	serverMembers         []string

@@ -232,8 +232,8 @@ func (c *Client) resourceKey(u *url.URL, h http.Header) string {
 	if u.User != nil { // net/http sends it as Basic authentication
 		sum = append(append(sum, "userinfo\x00"...), u.User.String()...)
 	}
-	for _, name := range c.credentialHeaders {
-		for _, value := range h.Values(name) {
+	for _, name := range c.credentialHeaders { // canonical already
+		for _, value := range h[name] {
 			if sum == nil {
 				sum = make([]byte, 0, 128)
 			}

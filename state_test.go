@@ -334,6 +334,25 @@ func TestStateNoOpUpdateChecksTheServer(t *testing.T) {
 	require.Len(t, writes, 1)
 }
 
+// A mutation that changes nothing of the document just read writes
+// nothing, however the server spells the document (spacing, member order,
+// members the type does not hold), alone or with group commit.
+func TestStateNoOpUpdateOfFreshDocumentWritesNothing(t *testing.T) {
+	t.Parallel()
+	for _, group := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group commit %v", group), func(t *testing.T) {
+			t.Parallel()
+			store, url := newFakeStore(t, `{ "z": [1, 2], "n" : 1 }`, nil)
+			c := optimist.New(optimist.WithGroupCommit(group))
+			got, err := optimist.Update(t.Context(), c, url, func(v *n) error { v.N = 1; return nil })
+			require.NoError(t, err)
+			require.Equal(t, 1, got.N)
+			_, writes := store.state()
+			require.Empty(t, writes)
+		})
+	}
+}
+
 // Case 7: no write goes out blind. With no version known (a fresh client,
 // an evicted record) a write fails with ErrNoVersion and nothing is sent;
 // Unconditional and CreateOnly say what to send instead.
