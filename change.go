@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 // A change: the read-modify-write under [Update] and [Client.UpdateBytes]
@@ -23,23 +22,29 @@ import (
 // the document as it is writes nothing, but only once a read has shown
 // that the server holds that document: a remembered one may be stale.
 func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]byte) ([]byte, error), opts []RequestOption) error {
-	current, fresh, u, err := c.current(ctx, rawURL, opts)
+	lookup, err := c.newRequest(ctx, http.MethodGet, rawURL, nil, opts)
 	if err != nil {
 		return err
 	}
-	raw := collectOptions(ctx, false, opts).raw
-	r, err := c.changeRequest(ctx, u, current, raw, apply, opts)
+	current, remembered := c.recallDocument(lookup)
+	if !remembered {
+		if current, err = c.read(ctx, rawURL, opts); err != nil {
+			return err
+		}
+	}
+	r, err := changeRequest(lookup, current, apply)
 	if err != nil {
 		return err
 	}
 	if unchanged(r, current.Body) {
-		if fresh {
+		if !remembered {
 			return nil
 		}
 		if current, err = c.read(ctx, rawURL, opts); err != nil {
 			return err
 		}
-		if r, err = c.changeRequest(ctx, u, current, raw, apply, opts); err != nil || unchanged(r, current.Body) {
+		lookup = c.requestTo(ctx, http.MethodGet, lookup.url, nil, opts)
+		if r, err = changeRequest(lookup, current, apply); err != nil || unchanged(r, current.Body) {
 			return err
 		}
 	}
@@ -59,44 +64,43 @@ func unchanged(r *request, doc []byte) bool {
 	return len(r.body) == len(doc) && (len(doc) == 0 || &r.body[0] == &doc[0])
 }
 
-// changeRequest is the write of apply's change to current: a PUT of what
-// apply makes of current's document, conditional on current's version
-// (the version the document was computed from, not a newer one), carrying
-// apply as the change the conflict loop makes again on the server's
-// document. A raw change (UpdateBytes's) is sent with the media type
-// current was read with, unless an option sets one.
-func (c *Client) changeRequest(ctx context.Context, u *url.URL, current Version, raw bool, apply func([]byte) ([]byte, error), opts []RequestOption) (*request, error) {
+// changeRequest turns lookup, the GET whose record gave current (or that
+// would have), into the write of apply's change to current: a PUT of what
+// apply makes of current's document, with lookup's URL, record key and
+// headers, conditional on current's version (the version the document was
+// computed from, not a newer one), and carrying apply as the change the
+// conflict loop makes again on the server's document. lookup is consumed.
+// A raw change (UpdateBytes's) is sent with the media type current was
+// read with, unless an option sets one.
+func changeRequest(lookup *request, current Version, apply func([]byte) ([]byte, error)) (*request, error) {
 	ours, err := apply(current.Body)
 	if err != nil {
 		return nil, err
 	}
-	if raw {
-		ours = bytes.Clone(ours) // the caller's bytes: the record keeps what was sent
-		opts = append(opts[:len(opts):len(opts)], rawBody(current.contentType))
+	r := lookup
+	r.method, r.body, r.change = http.MethodPut, ours, apply
+	contentType := "application/json"
+	if r.opts.raw {
+		r.body = bytes.Clone(ours) // the caller's bytes: the record keeps what was sent
+		r.opts.contentType, contentType = current.contentType, current.contentType
 	}
-	r := c.requestTo(ctx, http.MethodPut, u, ours, opts)
+	if _, set := r.opts.header["Content-Type"]; !set && r.body != nil && contentType != "" {
+		r.headerValues[1] = contentType
+		r.header["Content-Type"] = r.headerValues[1:2:2]
+	}
 	if current.ETag != "" {
 		r.opts.precondition, r.opts.ifMatch = preconditionIfMatch, current.ETag
 	} else {
 		r.header.Set("If-Unmodified-Since", current.LastModified)
 	}
-	r.change = apply
 	return r, nil
 }
 
-// current returns the remembered version of url if its body is known
-// (fresh false), else reads it (fresh true), and url parsed, for the
-// write.
-func (c *Client) current(ctx context.Context, rawURL string, opts []RequestOption) (v Version, fresh bool, u *url.URL, err error) {
-	r, err := c.newRequest(ctx, http.MethodGet, rawURL, nil, opts)
-	if err != nil {
-		return Version{}, false, nil, err
-	}
-	if v, ok := c.recall(r); ok && v.Body != nil && (v.ETag != "" || v.LastModified != "") {
-		return v, false, r.url, nil
-	}
-	v, err = c.read(ctx, rawURL, opts)
-	return v, true, r.url, err
+// recallDocument returns the remembered version of lookup's resource, if
+// the record holds its body and a version to write it on.
+func (c *Client) recallDocument(lookup *request) (Version, bool) {
+	v, ok := c.recall(lookup)
+	return v, ok && v.Body != nil && (v.ETag != "" || v.LastModified != "")
 }
 
 // read reads url, revalidating what is remembered, and returns the
