@@ -151,7 +151,7 @@ func (r jsonRef) expand() jsonRef {
 	if !r.dropped() {
 		return r
 	}
-	t := newJSONParser(r.raw(), r.t.keep)
+	t := newJSONParser(r.raw(), r.t.keep, nil)
 	_ = t.value(&t.root) // r was validated
 	return jsonRef{&t.jsonTree, &t.root}
 }
@@ -188,19 +188,23 @@ const (
 )
 
 // parseJSON parses one JSON document, keeping every object's members.
-func parseJSON(src []byte) (*jsonTree, error) { return parseJSONKeep(src, 0) }
+func parseJSON(src []byte) (*jsonTree, error) { return parseJSONKeep(src, 0, nil) }
 
 // parseMergeDoc parses one input of a merge: a large one keeps the
 // members of its top levels only, the rest on demand ([jsonRef.expand]).
-func parseMergeDoc(src []byte) (*jsonTree, error) {
+// stack, when not nil, is scratch space that parses done one after
+// another share: the parse starts from *stack and leaves it there, grown,
+// for the next, so the inputs of one merge grow one stack, not one each.
+func parseMergeDoc(src []byte, stack *[]jsonMember) (*jsonTree, error) {
 	if len(src) >= shallowJSONSize {
-		return parseJSONKeep(src, shallowJSONDepth)
+		return parseJSONKeep(src, shallowJSONDepth, stack)
 	}
-	return parseJSON(src)
+	return parseJSONKeep(src, 0, stack)
 }
 
-// newJSONParser returns a parser of src with room for its members.
-func newJSONParser(src []byte, keep int) *jsonParser {
+// newJSONParser returns a parser of src with room for its members. Its
+// stack is stack when that has room for more than a small parse.
+func newJSONParser(src []byte, keep int, stack []jsonMember) *jsonParser {
 	// Every member but the first of an object follows a comma.
 	n := 0
 	if keep == 0 || len(src) < shallowJSONSize {
@@ -208,6 +212,9 @@ func newJSONParser(src []byte, keep int) *jsonParser {
 	}
 	p := &jsonParser{jsonTree: jsonTree{src: src, keep: keep}}
 	p.stack = p.smallStack[:0]
+	if cap(stack) > smallJSONParse {
+		p.stack = stack[:0]
+	}
 	if n <= smallJSONParse {
 		p.members = p.smallMembers[:0]
 	} else {
@@ -217,13 +224,20 @@ func newJSONParser(src []byte, keep int) *jsonParser {
 }
 
 // parseJSONKeep parses one JSON document, keeping members to depth keep
-// (0: all).
-func parseJSONKeep(src []byte, keep int) (*jsonTree, error) {
+// (0: all), with the shared scratch stack of [parseMergeDoc] (or nil).
+func parseJSONKeep(src []byte, keep int, stack *[]jsonMember) (*jsonTree, error) {
 	if len(src) > math.MaxInt32 {
 		return nil, errors.New("document larger than 2 GiB")
 	}
-	p := newJSONParser(src, keep)
+	var scratch []jsonMember
+	if stack != nil {
+		scratch = *stack
+	}
+	p := newJSONParser(src, keep, scratch)
 	err := p.value(&p.root)
+	if stack != nil && cap(p.stack) > smallJSONParse {
+		*stack = p.stack[:0]
+	}
 	if err == nil {
 		if p.skipSpace(); p.i < len(src) {
 			err = p.fail("data after the document")
