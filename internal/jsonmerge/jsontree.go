@@ -396,7 +396,8 @@ func (p *jsonParser) memberName(m *jsonMember) error {
 }
 
 // index rejects repeated member names in object n and, for a large
-// object, sorts its member indices by name.
+// object, sorts its member indices by name. A large object whose names are
+// in order already (as encoding/json writes a map) needs no sort.
 func (p *jsonParser) index(n *jsonNode) error {
 	if n.hi-n.lo <= smallJSONObject {
 		for i := n.lo + 1; i < n.hi; i++ {
@@ -415,6 +416,9 @@ func (p *jsonParser) index(n *jsonNode) error {
 	for k := range ord {
 		ord[k] = n.lo + int32(k)
 	}
+	if p.namesAscend(n) {
+		return nil
+	}
 	slices.SortFunc(ord, func(a, b int32) int { return bytes.Compare(p.name(a), p.name(b)) })
 	for k := 1; k < len(ord); k++ {
 		if bytes.Equal(p.name(ord[k-1]), p.name(ord[k])) {
@@ -422,6 +426,20 @@ func (p *jsonParser) index(n *jsonNode) error {
 		}
 	}
 	return nil
+}
+
+// namesAscend reports whether each member name of object n is greater
+// than the one before it: then the names are sorted and none repeats.
+func (p *jsonParser) namesAscend(n *jsonNode) bool {
+	prev := p.name(n.lo)
+	for i := n.lo + 1; i < n.hi; i++ {
+		name := p.name(i)
+		if bytes.Compare(prev, name) >= 0 {
+			return false
+		}
+		prev = name
+	}
+	return true
 }
 
 // str parses a string and reports whether it has escapes.
