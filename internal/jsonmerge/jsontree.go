@@ -400,12 +400,15 @@ func (p *jsonParser) memberName(m *jsonMember) error {
 // in order already (as encoding/json writes a map) needs no sort.
 func (p *jsonParser) index(n *jsonNode) error {
 	if n.hi-n.lo <= smallJSONObject {
-		for i := n.lo + 1; i < n.hi; i++ {
-			for j := n.lo; j < i; j++ {
-				if bytes.Equal(p.name(i), p.name(j)) {
+		var names [smallJSONObject][]byte
+		for i := n.lo; i < n.hi; i++ {
+			name := p.name(i)
+			for _, earlier := range names[:i-n.lo] {
+				if bytes.Equal(name, earlier) {
 					return p.fail("repeated member name " + string(p.key(i)))
 				}
 			}
+			names[i-n.lo] = name
 		}
 		return nil
 	}
