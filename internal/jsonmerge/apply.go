@@ -27,11 +27,12 @@ import "fmt"
 // UTF-8, a member name repeated in one object, or nesting deeper than
 // 10000 levels.
 func ApplyPatch(doc, patch []byte) ([]byte, error) {
-	td, err := parseMergeDoc(doc)
+	var stack []jsonMember
+	td, err := parseMergeDoc(doc, &stack)
 	if err != nil {
 		return nil, fmt.Errorf("optimist: applying a merge patch: document: %v: %w", err, ErrNotJSON)
 	}
-	tp, err := parseMergeDoc(patch)
+	tp, err := parseMergeDoc(patch, &stack)
 	if err != nil {
 		return nil, fmt.Errorf("optimist: applying a merge patch: patch: %v: %w", err, ErrNotJSON)
 	}

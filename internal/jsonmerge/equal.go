@@ -17,11 +17,12 @@ func Equal(a, b []byte) bool {
 	if bytes.Equal(a, b) {
 		return true
 	}
-	ta, err := parseMergeDoc(a)
+	var stack []jsonMember
+	ta, err := parseMergeDoc(a, &stack)
 	if err != nil {
 		return false
 	}
-	tb, err := parseMergeDoc(b)
+	tb, err := parseMergeDoc(b, &stack)
 	if err != nil {
 		return false
 	}

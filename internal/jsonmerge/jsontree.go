@@ -151,7 +151,7 @@ func (r jsonRef) expand() jsonRef {
 	if !r.dropped() {
 		return r
 	}
-	t := newJSONParser(r.raw(), r.t.keep)
+	t := newJSONParser(r.raw(), r.t.keep, nil)
 	_ = t.value(&t.root) // r was validated
 	return jsonRef{&t.jsonTree, &t.root}
 }
@@ -188,19 +188,23 @@ const (
 )
 
 // parseJSON parses one JSON document, keeping every object's members.
-func parseJSON(src []byte) (*jsonTree, error) { return parseJSONKeep(src, 0) }
+func parseJSON(src []byte) (*jsonTree, error) { return parseJSONKeep(src, 0, nil) }
 
 // parseMergeDoc parses one input of a merge: a large one keeps the
 // members of its top levels only, the rest on demand ([jsonRef.expand]).
-func parseMergeDoc(src []byte) (*jsonTree, error) {
+// stack, when not nil, is scratch space that parses done one after
+// another share: the parse starts from *stack and leaves it there, grown,
+// for the next, so the inputs of one merge grow one stack, not one each.
+func parseMergeDoc(src []byte, stack *[]jsonMember) (*jsonTree, error) {
 	if len(src) >= shallowJSONSize {
-		return parseJSONKeep(src, shallowJSONDepth)
+		return parseJSONKeep(src, shallowJSONDepth, stack)
 	}
-	return parseJSON(src)
+	return parseJSONKeep(src, 0, stack)
 }
 
-// newJSONParser returns a parser of src with room for its members.
-func newJSONParser(src []byte, keep int) *jsonParser {
+// newJSONParser returns a parser of src with room for its members. Its
+// stack is stack when that has room for more than a small parse.
+func newJSONParser(src []byte, keep int, stack []jsonMember) *jsonParser {
 	// Every member but the first of an object follows a comma.
 	n := 0
 	if keep == 0 || len(src) < shallowJSONSize {
@@ -208,6 +212,9 @@ func newJSONParser(src []byte, keep int) *jsonParser {
 	}
 	p := &jsonParser{jsonTree: jsonTree{src: src, keep: keep}}
 	p.stack = p.smallStack[:0]
+	if cap(stack) > smallJSONParse {
+		p.stack = stack[:0]
+	}
 	if n <= smallJSONParse {
 		p.members = p.smallMembers[:0]
 	} else {
@@ -217,13 +224,20 @@ func newJSONParser(src []byte, keep int) *jsonParser {
 }
 
 // parseJSONKeep parses one JSON document, keeping members to depth keep
-// (0: all).
-func parseJSONKeep(src []byte, keep int) (*jsonTree, error) {
+// (0: all), with the shared scratch stack of [parseMergeDoc] (or nil).
+func parseJSONKeep(src []byte, keep int, stack *[]jsonMember) (*jsonTree, error) {
 	if len(src) > math.MaxInt32 {
 		return nil, errors.New("document larger than 2 GiB")
 	}
-	p := newJSONParser(src, keep)
+	var scratch []jsonMember
+	if stack != nil {
+		scratch = *stack
+	}
+	p := newJSONParser(src, keep, scratch)
 	err := p.value(&p.root)
+	if stack != nil && cap(p.stack) > smallJSONParse {
+		*stack = p.stack[:0]
+	}
 	if err == nil {
 		if p.skipSpace(); p.i < len(src) {
 			err = p.fail("data after the document")
@@ -337,7 +351,7 @@ func (p *jsonParser) elements(object, push bool, end byte) error {
 			return err
 		}
 		if push {
-			p.stack = append(p.stack, m)
+			p.push(m)
 		}
 		if p.skipSpace(); p.i >= len(p.src) || p.src[p.i] != ',' && p.src[p.i] != end {
 			return p.fail("expected ',' or '" + string(end) + "'")
@@ -346,6 +360,16 @@ func (p *jsonParser) elements(object, push bool, end byte) error {
 			return nil
 		}
 	}
+}
+
+// push puts m on the stack. A full stack doubles: a large object's members
+// are then copied about twice while it grows, not the five times that
+// append's growth by a quarter costs.
+func (p *jsonParser) push(m jsonMember) {
+	if len(p.stack) == cap(p.stack) {
+		p.stack = slices.Grow(p.stack, len(p.stack))
+	}
+	p.stack = append(p.stack, m)
 }
 
 // memberName parses a member name and the colon after it.
@@ -372,15 +396,19 @@ func (p *jsonParser) memberName(m *jsonMember) error {
 }
 
 // index rejects repeated member names in object n and, for a large
-// object, sorts its member indices by name.
+// object, sorts its member indices by name. A large object whose names are
+// in order already (as encoding/json writes a map) needs no sort.
 func (p *jsonParser) index(n *jsonNode) error {
 	if n.hi-n.lo <= smallJSONObject {
-		for i := n.lo + 1; i < n.hi; i++ {
-			for j := n.lo; j < i; j++ {
-				if bytes.Equal(p.name(i), p.name(j)) {
+		var names [smallJSONObject][]byte
+		for i := n.lo; i < n.hi; i++ {
+			name := p.name(i)
+			for _, earlier := range names[:i-n.lo] {
+				if bytes.Equal(name, earlier) {
 					return p.fail("repeated member name " + string(p.key(i)))
 				}
 			}
+			names[i-n.lo] = name
 		}
 		return nil
 	}
@@ -391,6 +419,9 @@ func (p *jsonParser) index(n *jsonNode) error {
 	for k := range ord {
 		ord[k] = n.lo + int32(k)
 	}
+	if p.namesAscend(n) {
+		return nil
+	}
 	slices.SortFunc(ord, func(a, b int32) int { return bytes.Compare(p.name(a), p.name(b)) })
 	for k := 1; k < len(ord); k++ {
 		if bytes.Equal(p.name(ord[k-1]), p.name(ord[k])) {
@@ -398,6 +429,20 @@ func (p *jsonParser) index(n *jsonNode) error {
 		}
 	}
 	return nil
+}
+
+// namesAscend reports whether each member name of object n is greater
+// than the one before it: then the names are sorted and none repeats.
+func (p *jsonParser) namesAscend(n *jsonNode) bool {
+	prev := p.name(n.lo)
+	for i := n.lo + 1; i < n.hi; i++ {
+		name := p.name(i)
+		if bytes.Compare(prev, name) >= 0 {
+			return false
+		}
+		prev = name
+	}
+	return true
 }
 
 // str parses a string and reports whether it has escapes.

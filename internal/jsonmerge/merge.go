@@ -81,13 +81,14 @@ func Merge(base, ours, theirs []byte, resolve Resolver) ([]byte, error) {
 // parseMergeInputs parses the three documents, each distinct text once.
 // The base is absent (a zero jsonRef) when it is empty.
 func parseMergeInputs(base, ours, theirs []byte) (b, o, t jsonRef, err error) {
+	var stack []jsonMember // scratch space the three parses share
 	parse := func(side string, doc []byte, seen ...jsonRef) (jsonRef, error) {
 		for _, r := range seen {
 			if r.n != nil && bytes.Equal(doc, r.t.src) {
 				return r, nil
 			}
 		}
-		tr, err := parseMergeDoc(doc)
+		tr, err := parseMergeDoc(doc, &stack)
 		if err != nil {
 			return jsonRef{}, fmt.Errorf("optimist: merge: %s: %v: %w", side, err, ErrNotJSON)
 		}
