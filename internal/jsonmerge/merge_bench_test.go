@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/stretchr/testify/require"
@@ -67,6 +68,28 @@ func BenchmarkMerge(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkMergeScaling alternates one 1 MiB and one 10 MiB merge in every
+// iteration and reports x-1MiB-time, the 10 MiB merges' total time over
+// the 1 MiB ones': a ratio of near-linear growth (target ≤ 10.5) that load
+// on the shared machine shifts less than one of runs made one after the
+// other.
+func BenchmarkMergeScaling(b *testing.B) {
+	var docs [2][3][]byte
+	docs[0][0], docs[0][1], docs[0][2] = benchDocuments(1 << 20)
+	docs[1][0], docs[1][1], docs[1][2] = benchDocuments(10 << 20)
+	var spent [2]time.Duration
+	for b.Loop() {
+		for i, d := range docs {
+			t0 := time.Now()
+			if _, err := Merge(d[0], d[1], d[2], nil); err != nil {
+				b.Fatal(err)
+			}
+			spent[i] += time.Since(t0)
+		}
+	}
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "x-1MiB-time")
 }
 
 // TestBenchDocuments checks that the benchmark's documents merge without
