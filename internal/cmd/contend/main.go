@@ -1,12 +1,17 @@
 // Command contend measures separate processes incrementing one counter:
 // it starts a mock server in a process of its own, then worker processes
-// (itself again, each with its own optimist.Client), first one alone for
-// the baseline rate, then -p of them at once, each doing -n increments.
-// It checks that the counter ends exact and prints benchmark-style lines:
-// the rate, efficiency (the rate of -p workers over the single worker's,
-// measured in the same run), the p50 and p99 of one Update's latency, and
-// starved workers (those that took more than half the run for their first
-// increment).
+// (itself again, each with its own optimist.Client): one alone for the
+// baseline rate, then -p of them at once, then one alone again, each
+// worker doing -n increments. A phase's clock starts once all its workers
+// have started and said they are ready, so process start-up is not
+// counted. It checks that each counter ends exact and prints
+// benchmark-style lines: the rate, efficiency (the rate of -p workers over
+// the mean of the two single workers' rates, measured in the same run, one
+// before and one after), the p50 and p99 of one Update's latency, and
+// starved workers (those that took more than half the phase for their
+// first increment) and gave-up, the Updates that reached the conflict
+// bound (an error matching optimist.ErrConflict, nothing of them written;
+// the worker makes the increment again).
 //
 // Usage:
 //
@@ -43,7 +48,7 @@ func main() {
 	case "server":
 		err = serve(os.Stdin, os.Stdout)
 	case "worker":
-		err = work(*url, *n, os.Stdout)
+		err = work(*url, *n, os.Stdin, os.Stdout)
 	case "":
 		err = run(*procs, *n, os.Stdout)
 	default:
@@ -64,7 +69,7 @@ type counter struct {
 func serve(stdin io.Reader, stdout io.Writer) error {
 	s := mock.NewServer()
 	defer s.Close()
-	for _, p := range []string{"/counters/single", "/counters/many"} {
+	for _, p := range []string{"/counters/before", "/counters/many", "/counters/after"} {
 		if err := s.Seed(p, []byte(`{"n":0}`)); err != nil {
 			return err
 		}
@@ -74,22 +79,42 @@ func serve(stdin io.Reader, stdout io.Writer) error {
 	return err
 }
 
-// work increments the counter at url n times and prints the latency of
-// each increment, in microseconds, as one JSON array.
-func work(url string, n int, stdout io.Writer) error {
+// work prints a line saying it is ready, waits for a line on stdin, then
+// increments the counter at url n times and prints its report as JSON.
+// An Update that reached the conflict bound wrote nothing: it is counted
+// and the increment made again.
+func work(url string, n int, stdin io.Reader, stdout io.Writer) error {
 	c, ctx := optimist.New(), context.Background()
-	lat := make([]int64, 0, n)
-	for range n {
+	rep := report{LatencyMicros: make([]int64, 0, n)}
+	if _, err := fmt.Fprintln(stdout, "ready"); err != nil {
+		return err
+	}
+	if _, err := bufio.NewReader(stdin).ReadString('\n'); err != nil {
+		return fmt.Errorf("waiting for the start: %w", err)
+	}
+	for len(rep.LatencyMicros) < n {
 		t0 := time.Now()
-		if _, err := optimist.Update(ctx, c, url, func(v *counter) error {
+		_, err := optimist.Update(ctx, c, url, func(v *counter) error {
 			v.N++
 			return nil
-		}); err != nil {
+		})
+		if errors.Is(err, optimist.ErrConflict) {
+			rep.GaveUp++
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		lat = append(lat, time.Since(t0).Microseconds())
+		rep.LatencyMicros = append(rep.LatencyMicros, time.Since(t0).Microseconds())
 	}
-	return json.NewEncoder(stdout).Encode(lat)
+	return json.NewEncoder(stdout).Encode(rep)
+}
+
+// report is what a worker prints: the latency of each increment, and the
+// Updates that gave up at the conflict bound.
+type report struct {
+	LatencyMicros []int64 `json:"latency_us"`
+	GaveUp        int     `json:"gave_up"`
 }
 
 // run starts the server, runs the single worker and then procs workers,
@@ -121,57 +146,124 @@ func run(procs, n int, stdout io.Writer) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	base = strings.TrimSpace(base)
-	single, err := phase(self, base+"/counters/single", 1, n, stdout, 0)
+	before, err := phase(self, base+"/counters/before", 1, n, stdout)
 	if err != nil {
 		return err
 	}
-	_, err = phase(self, base+"/counters/many", procs, n, stdout, single)
-	return err
+	many, err := phase(self, base+"/counters/many", procs, n, io.Discard)
+	if err != nil {
+		return err
+	}
+	after, err := phase(self, base+"/counters/after", 1, n, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\t%6.3f efficiency\n", many.line, many.rate/((before.rate+after.rate)/2))
+	return nil
+}
+
+// phaseResult is one phase's rate and its benchmark-style line.
+type phaseResult struct {
+	rate float64
+	line string
 }
 
 // phase runs procs workers on url at once, checks the counter and prints
-// one line; single, when not 0, is the baseline rate for efficiency.
-func phase(self, url string, procs, n int, stdout io.Writer, single float64) (float64, error) {
-	cmds := make([]*exec.Cmd, procs)
-	outs := make([]*strings.Builder, procs)
+// its line to stdout. The clock starts when every worker is ready.
+func phase(self, url string, procs, n int, stdout io.Writer) (phaseResult, error) {
+	workers := make([]*worker, procs)
+	for i := range workers {
+		w, err := startWorker(self, url, n)
+		if err != nil {
+			return phaseResult{}, fmt.Errorf("worker %d: %w", i, err)
+		}
+		defer w.stop()
+		workers[i] = w
+	}
 	start := time.Now()
-	for i := range cmds {
-		outs[i] = &strings.Builder{}
-		cmds[i] = exec.Command(self, "-role", "worker", "-url", url, "-n", fmt.Sprint(n))
-		cmds[i].Stdout, cmds[i].Stderr = outs[i], os.Stderr
-		if err := cmds[i].Start(); err != nil {
-			return 0, err
+	for _, w := range workers {
+		if err := w.begin(); err != nil {
+			return phaseResult{}, err
 		}
 	}
 	var all []int64
-	starved := 0
-	for i, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			return 0, fmt.Errorf("worker %d: %w", i, err)
+	starved, gaveUp := 0, 0
+	for i, w := range workers {
+		rep, err := w.result()
+		if err != nil {
+			return phaseResult{}, fmt.Errorf("worker %d: %w", i, err)
 		}
-		var lat []int64
-		if err := json.Unmarshal([]byte(outs[i].String()), &lat); err != nil {
-			return 0, fmt.Errorf("worker %d: %w", i, err)
-		}
+		lat := rep.LatencyMicros
 		all = append(all, lat...)
+		gaveUp += rep.GaveUp
 		if len(lat) > 0 && time.Duration(lat[0])*time.Microsecond > time.Since(start)/2 {
 			starved++
 		}
 	}
 	elapsed := time.Since(start)
 	if err := check(url, procs*n); err != nil {
-		return 0, err
+		return phaseResult{}, err
 	}
 	slices.Sort(all)
 	rate := float64(procs*n) / elapsed.Seconds()
-	line := fmt.Sprintf("processes=%d\t%d\t%12.0f ns/op\t%10.1f updates/s\t%8.3f p50-ms\t%8.3f p99-ms\t%d starved",
+	line := fmt.Sprintf("processes=%d\t%d\t%12.0f ns/op\t%10.1f updates/s\t%8.3f p50-ms\t%8.3f p99-ms\t%d starved\t%d gave-up",
 		procs, procs*n, float64(elapsed.Nanoseconds())/float64(procs*n), rate,
-		ms(all[len(all)/2]), ms(all[min(len(all)-1, len(all)*99/100)]), starved)
-	if single > 0 {
-		line += fmt.Sprintf("\t%6.3f efficiency", rate/single)
-	}
+		ms(all[len(all)/2]), ms(all[min(len(all)-1, len(all)*99/100)]), starved, gaveUp)
 	fmt.Fprintln(stdout, line)
-	return rate, nil
+	return phaseResult{rate: rate, line: line}, nil
+}
+
+// worker is a started worker process that has said it is ready.
+type worker struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+func startWorker(self, url string, n int) (*worker, error) {
+	cmd := exec.Command(self, "-role", "worker", "-url", url, "-n", fmt.Sprint(n))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	w := &worker{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	if line, err := w.out.ReadString('\n'); err != nil || line != "ready\n" {
+		w.stop()
+		return nil, fmt.Errorf("not ready: %q, %v", line, err)
+	}
+	return w, nil
+}
+
+// begin tells the worker to start incrementing.
+func (w *worker) begin() error {
+	_, err := io.WriteString(w.stdin, "go\n")
+	return err
+}
+
+// result waits for the worker and returns its report.
+func (w *worker) result() (report, error) {
+	var rep report
+	if err := json.NewDecoder(w.out).Decode(&rep); err != nil {
+		return rep, err
+	}
+	return rep, w.cmd.Wait()
+}
+
+// stop ends the worker if it is still running; it is a no-op after result.
+func (w *worker) stop() {
+	_ = w.stdin.Close()
+	if w.cmd.ProcessState == nil {
+		_ = w.cmd.Process.Kill()
+		_ = w.cmd.Wait()
+	}
 }
 
 // check reads the counter and compares it with want.
