@@ -105,8 +105,8 @@ func (c *Client) resolverFor(r *request) Resolver {
 func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 	v, _ := c.recall(r)
 	if !callerSet {
-		r.header.Del("If-Match")
-		r.header.Del("If-Unmodified-Since")
+		delete(r.header, "If-Match")
+		delete(r.header, "If-Unmodified-Since")
 		switch r.opts.precondition {
 		case preconditionCreateOnly:
 			if r.token.Create != nil {
@@ -131,7 +131,7 @@ func (c *Client) setPrecondition(r *request, callerSet bool) (Version, error) {
 	if m := r.sentVersion(); m != "" && m != v.ETag {
 		v.Body = nil
 	}
-	if s := r.header.Get("If-Unmodified-Since"); s != "" && (v.ETag != "" || s != v.LastModified) {
+	if s := field(r.header, "If-Unmodified-Since"); s != "" && (v.ETag != "" || s != v.LastModified) {
 		v.Body = nil
 	}
 	return v, nil

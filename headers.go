@@ -78,6 +78,17 @@ func readHeader(h http.Header) http.Header {
 	return h
 }
 
+// field is h.Get(name) for a name already in canonical form (as
+// http.CanonicalHeaderKey writes it: "Etag", not "ETag"), without
+// canonicalizing it again: the write path reads a handful of fields per
+// request.
+func field(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // hasIdempotencyKey reports whether h carries an idempotency key.
 func hasIdempotencyKey(h http.Header) bool {
 	for _, name := range idempotencyKeys {

@@ -224,10 +224,10 @@ func (r *request) mergeable() bool {
 		return false
 	}
 	if r.method == http.MethodPatch {
-		ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
+		ct, _, _ := mime.ParseMediaType(field(r.header, "Content-Type"))
 		return ct == "application/merge-patch+json"
 	}
-	if r.header.Get("Content-Type") == "" {
+	if field(r.header, "Content-Type") == "" {
 		return len(r.body) > 0 && jsonmerge.Valid(r.body)
 	}
 	return isJSON(r.header)
@@ -235,8 +235,8 @@ func (r *request) mergeable() bool {
 
 // conditional reports whether the request carries a precondition.
 func (r *request) conditional() bool {
-	return r.version != "" || r.createOnly || r.header.Get("If-Match") != "" || r.header.Get("If-None-Match") != "" ||
-		r.header.Get("If-Unmodified-Since") != ""
+	return r.version != "" || r.createOnly || field(r.header, "If-Match") != "" ||
+		field(r.header, "If-None-Match") != "" || field(r.header, "If-Unmodified-Since") != ""
 }
 
 // replayable reports whether a request with header h may be sent again

@@ -86,7 +86,7 @@ func (c *Client) observe(r *request, resp *Response) error {
 		return fmt.Errorf("optimist: %s %s: %w", r.method, redactURL(r.url.String()), err)
 	}
 	resp.ETag = tag
-	v := Version{ETag: tag, LastModified: resp.Header.Get("Last-Modified")}
+	v := Version{ETag: tag, LastModified: field(resp.Header, "Last-Modified")}
 	vary, ok := varyOf(resp.Header, r.header)
 	if !ok || (v.ETag == "" && v.LastModified == "") {
 		c.memory.forget(r.key)
@@ -116,7 +116,7 @@ func (c *Client) document(r *request, resp *Response, v Version) (body []byte, c
 	var written []byte
 	switch r.method {
 	case http.MethodPut:
-		written, contentType = r.body, r.header.Get("Content-Type")
+		written, contentType = r.body, field(r.header, "Content-Type")
 	case http.MethodPatch:
 		prev, ok := c.recall(r)
 		if sent := r.sentVersion(); ok && prev.Body != nil && sent != "" && sent == prev.ETag && r.mergeable() {
@@ -138,7 +138,7 @@ func (c *Client) document(r *request, resp *Response, v Version) (body []byte, c
 // the request's target, which makes its body a representation of it (RFC
 // 9110, section 8.7).
 func describesTarget(r *request, h http.Header) bool {
-	loc := h.Get("Content-Location")
+	loc := field(h, "Content-Location")
 	if loc == "" {
 		return false
 	}

@@ -174,8 +174,8 @@ func (c *Client) tokenFor(u *url.URL, o *requestOptions) VersionToken {
 // a token that refuses the version fails there, before anything is sent.
 func (r *request) setVersion(version string) {
 	if r.token.isETag() {
-		r.header.Del("If-Unmodified-Since")
-		r.header.Set("If-Match", version)
+		delete(r.header, "If-Unmodified-Since")
+		r.header["If-Match"] = []string{version}
 		return
 	}
 	r.version = version
@@ -209,7 +209,7 @@ func (r *request) wire(header http.Header) (body []byte, h http.Header, u *url.U
 // sentVersion is the version r was sent with, "" if none.
 func (r *request) sentVersion() ETag {
 	if r.token.isETag() {
-		return ETag(r.header.Get("If-Match"))
+		return ETag(field(r.header, "If-Match"))
 	}
 	return ETag(r.version)
 }
@@ -219,7 +219,7 @@ func (r *request) readVersion(h http.Header, body []byte) (ETag, error) {
 	if !r.token.isETag() {
 		return ETag(r.token.Read(h, body)), nil
 	}
-	raw := h.Get("ETag")
+	raw := field(h, "Etag")
 	if raw == "" {
 		return "", nil
 	}
