@@ -1,5 +1,10 @@
 package jsonmerge
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // The one-pass validator: whether a body is JSON at all, decided without
 // building a tree.
 
@@ -130,31 +135,58 @@ func (v *jsonValidator) literal(word string) bool {
 // str scans a string from its opening quote.
 func (v *jsonValidator) str() bool {
 	b := v.b
-	for i := v.i + 1; i < len(b); i++ {
+	for i := v.i + 1; ; i++ {
+		i = stringSpecial(b, i)
+		if i >= len(b) {
+			return false
+		}
 		switch c := b[i]; {
 		case c == '"':
 			v.i = i + 1
 			return true
 		case c < 0x20:
 			return false
-		case c == '\\':
-			i++
-			if i >= len(b) {
+		}
+		i++ // a backslash: the escape
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if len(b)-i < 5 || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
 				return false
 			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(b)-i < 5 || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
-					return false
-				}
-				i += 4
-			default:
-				return false
-			}
+			i += 4
+		default:
+			return false
 		}
 	}
-	return false
+}
+
+// stringSpecial returns the index of the first byte of b from i on that
+// ends or escapes a string, or may not be in one: a quote, a backslash or
+// a control byte; len(b) if there is none. It tests eight bytes at a time
+// (the "has a zero byte" and "has a byte less than n" tests of Hacker's
+// Delight, 6-1, for three conditions at once). A subtraction borrows only
+// above a byte that meets its condition, so the lowest byte flagged is
+// the first one that does.
+func stringSpecial(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		flags := ((x - ones*0x20) | (quote - ones) | (backslash - ones)) &^ x & highs
+		if flags != 0 {
+			return i + bits.TrailingZeros64(flags)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
 }
 
 func isHex(c byte) bool {

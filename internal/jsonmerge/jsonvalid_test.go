@@ -38,3 +38,22 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	})
 }
+
+// Every byte value, at every position of a string long enough for the
+// word-at-a-time scan, after a high byte or an escape or neither, and
+// followed by plain bytes or by a quote (which a backslash escapes):
+// Valid agrees with encoding/json.
+func TestValidJSONStringBytesAgreeWithEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"", "\xe9", `\n`, `\u00e9`, "\x7f"} {
+		for _, next := range []string{"b", `"`} {
+			for pos := range 17 {
+				for c := range 256 {
+					body := []byte(`"` + prefix + strings.Repeat("a", pos) + "?" + next + strings.Repeat("b", 17-pos) + `"`)
+					body[1+len(prefix)+pos] = byte(c)
+					require.Equal(t, json.Valid(body), Valid(body), "%q", body)
+				}
+			}
+		}
+	}
+}
