@@ -2,7 +2,6 @@ package jsonmerge
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -449,15 +448,11 @@ func (p *jsonParser) namesAscend(n *jsonNode) bool {
 func (p *jsonParser) str() (escaped bool, err error) {
 	s, start, high := p.src, p.i+1, false
 	for i := start; i < len(s); i++ {
-		i = skipPlain(s, i)
+		i = stringSpecial(s, i)
 		if i >= len(s) {
 			break
 		}
-		c := s[i]
-		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
-			continue
-		}
-		switch {
+		switch c := s[i]; {
 		case c == '"':
 			p.i = i + 1
 			if high && !utf8.Valid(s[start:i]) {
@@ -477,20 +472,6 @@ func (p *jsonParser) str() (escaped bool, err error) {
 	}
 	p.i = len(s)
 	return escaped, p.fail("unterminated string")
-}
-
-// skipPlain returns the index of the first byte from i on that is a
-// control character, '"', '\\' or not ASCII, or about there: it reads eight
-// bytes at a time and stops at the first word holding one.
-func skipPlain(s []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; i+8 <= len(s); i += 8 {
-		w := binary.LittleEndian.Uint64(s[i:])
-		if (w|(w-0x20*ones)|((w^'"'*ones)-ones)|((w^'\\'*ones)-ones))&highs != 0 {
-			break
-		}
-	}
-	return i
 }
 
 func isHex4(s []byte) bool {

@@ -144,6 +144,8 @@ func (v *jsonValidator) str() bool {
 		case c == '"':
 			v.i = i + 1
 			return true
+		case c >= 0x80:
+			continue // encoding/json does not check UTF-8
 		case c < 0x20:
 			return false
 		}
@@ -165,24 +167,24 @@ func (v *jsonValidator) str() bool {
 }
 
 // stringSpecial returns the index of the first byte of b from i on that
-// ends or escapes a string, or may not be in one: a quote, a backslash or
-// a control byte; len(b) if there is none. It tests eight bytes at a time
-// (the "has a zero byte" and "has a byte less than n" tests of Hacker's
-// Delight, 6-1, for three conditions at once). A subtraction borrows only
-// above a byte that meets its condition, so the lowest byte flagged is
-// the first one that does.
+// a string scan must look at: a quote, a backslash, a control byte or a
+// byte that is not ASCII; len(b) if there is none. It tests eight bytes at
+// a time (the "has a zero byte" and "has a byte less than n" tests of
+// Hacker's Delight, 6-1, for several conditions at once). A subtraction
+// borrows only above a byte that meets its condition, so the lowest byte
+// flagged is the first one that does.
 func stringSpecial(b []byte, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		flags := ((x - ones*0x20) | (quote - ones) | (backslash - ones)) &^ x & highs
+		flags := ((x-ones*0x20)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x) & highs
 		if flags != 0 {
 			return i + bits.TrailingZeros64(flags)/8
 		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
 			return i
 		}
 	}

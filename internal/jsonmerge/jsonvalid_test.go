@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -41,17 +42,21 @@ func FuzzValidJSON(f *testing.F) {
 
 // Every byte value, at every position of a string long enough for the
 // word-at-a-time scan, after a high byte or an escape or neither, and
-// followed by plain bytes or by a quote (which a backslash escapes):
-// Valid agrees with encoding/json.
-func TestValidJSONStringBytesAgreeWithEncodingJSON(t *testing.T) {
+// followed by plain bytes, a quote (which a backslash escapes) or a UTF-8
+// continuation byte: Valid agrees with encoding/json, and the tree parser
+// accepts the string exactly when it is valid JSON and valid UTF-8.
+func TestStringBytesAgreeWithEncodingJSON(t *testing.T) {
 	t.Parallel()
-	for _, prefix := range []string{"", "\xe9", `\n`, `\u00e9`, "\x7f"} {
-		for _, next := range []string{"b", `"`} {
+	for _, prefix := range []string{"", "\xc3\xa9", "\xe9", `\n`, `\u00e9`, "\x7f"} {
+		for _, next := range []string{"b", `"`, "\xa9"} {
 			for pos := range 17 {
 				for c := range 256 {
 					body := []byte(`"` + prefix + strings.Repeat("a", pos) + "?" + next + strings.Repeat("b", 17-pos) + `"`)
 					body[1+len(prefix)+pos] = byte(c)
-					require.Equal(t, json.Valid(body), Valid(body), "%q", body)
+					valid := json.Valid(body)
+					require.Equal(t, valid, Valid(body), "%q", body)
+					_, err := parseJSON(body)
+					require.Equal(t, valid && utf8.Valid(body), err == nil, "%q: %v", body, err)
 				}
 			}
 		}
