@@ -33,7 +33,7 @@ func BenchmarkJobResult(b *testing.B) {
 			name = "callback+polling"
 		}
 		b.Run(name, func(b *testing.B) {
-			s := mock.NewServer(mock.WithJobDuration(job), mock.WithJobRetryAfter(""),
+			s := newBenchServer(mock.WithJobDuration(job), mock.WithJobRetryAfter(""),
 				mock.WithCallbacks(swSecret), mock.WithLogLimit(0))
 			defer s.Close()
 			h := newBenchHooks(b)

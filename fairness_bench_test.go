@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/optimist-go/optimist"
-	"github.com/optimist-go/optimist/mock"
 )
 
 // BenchmarkFairness: writers with a client each (optimist.New() per
@@ -49,7 +48,7 @@ type windowResult struct{ rate float64 }
 // fairnessWindow runs writers for window, checks that no increment was
 // lost, and reports the metrics of the window.
 func fairnessWindow(b *testing.B, writers int, window time.Duration) windowResult {
-	s := mock.NewServer()
+	s := newBenchServer()
 	defer s.Close()
 	if err := s.Seed("/counters/c", []byte(`{"n":0}`)); err != nil {
 		b.Fatal(err)

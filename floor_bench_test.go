@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/optimist-go/optimist"
-	"github.com/optimist-go/optimist/mock"
 )
 
 // BenchmarkUpdateFloor measures one writer incrementing a counter against
@@ -47,7 +46,7 @@ func BenchmarkUpdateFloor(b *testing.B) {
 // benchUpdateOne increments a counter b.N times with c and returns the
 // rate in updates/s.
 func benchUpdateOne(b *testing.B, c *optimist.Client) float64 {
-	s := mock.NewServer()
+	s := newBenchServer()
 	defer s.Close()
 	if err := s.Seed("/counters/c", []byte(`{"n":0}`)); err != nil {
 		b.Fatal(err)
@@ -94,7 +93,7 @@ func BenchmarkUpdatePaired(b *testing.B) {
 	for _, group := range []bool{false, true} {
 		b.Run(fmt.Sprintf("group-commit=%v", group), func(b *testing.B) {
 			f := newFloorWriter(b, false)
-			s := mock.NewServer()
+			s := newBenchServer()
 			defer s.Close()
 			if err := s.Seed("/counters/c", []byte(`{"n":0}`)); err != nil {
 				b.Fatal(err)
@@ -131,7 +130,7 @@ type floorWriter struct {
 }
 
 func newFloorWriter(b *testing.B, read bool) *floorWriter {
-	s := mock.NewServer()
+	s := newBenchServer()
 	b.Cleanup(s.Close)
 	if err := s.Seed("/counters/c", []byte(`{"n":0}`)); err != nil {
 		b.Fatal(err)

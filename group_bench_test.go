@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/optimist-go/optimist"
-	"github.com/optimist-go/optimist/mock"
 )
 
 // BenchmarkGroupCommitOneWriter: what group commit costs one writer that
@@ -20,7 +19,7 @@ import (
 // target ≥ 0.98): the ratio of the median update times, which a shared
 // machine's load spikes move less than the means.
 func BenchmarkGroupCommitOneWriter(b *testing.B) {
-	s := mock.NewServer()
+	s := newBenchServer()
 	defer s.Close()
 	clients := [2]*optimist.Client{
 		optimist.New(optimist.WithHTTPClient(s.Client()), optimist.WithGroupCommit(true)),
@@ -67,7 +66,7 @@ func median(ds []time.Duration) time.Duration {
 // puts/update counts the refused ones too.
 func BenchmarkGroupCommitRequiredHeader(b *testing.B) {
 	const writers = 32
-	s := mock.NewServer()
+	s := newBenchServer()
 	defer s.Close()
 	if err := s.Seed("/blobs/b", []byte(`{"n":0}`)); err != nil {
 		b.Fatal(err)

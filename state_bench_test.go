@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/optimist-go/optimist"
-	"github.com/optimist-go/optimist/mock"
 )
 
 // byteCounter counts the response body bytes a transport delivers.
@@ -43,7 +42,7 @@ func BenchmarkRevalidatedGet(b *testing.B) {
 	doc := `{"text":"` + strings.Repeat("x", 10<<10) + `"}`
 	for _, mode := range []string{"revalidated", "full"} {
 		b.Run(mode, func(b *testing.B) {
-			s := mock.NewServer()
+			s := newBenchServer()
 			defer s.Close()
 			if err := s.Seed("/docs/big", []byte(doc)); err != nil {
 				b.Fatal(err)
