@@ -1,17 +1,20 @@
 // Command contend measures separate processes incrementing one counter:
 // it starts a mock server in a process of its own, then worker processes
 // (itself again, each with its own optimist.Client): one alone for the
-// baseline rate, then -p of them at once, then one alone again, each
-// worker doing -n increments. A phase's clock starts once all its workers
+// baseline rate, then -p of them at once, each doing -n increments, then
+// one alone again; each single worker does half as many increments as
+// the -p workers together. A phase's clock starts once all its workers
 // have started and said they are ready, so process start-up is not
 // counted. It checks that each counter ends exact and prints
 // benchmark-style lines: the rate, efficiency (the rate of -p workers over
 // the mean of the two single workers' rates, measured in the same run, one
-// before and one after), the p50 and p99 of one Update's latency, and
-// starved workers (those that took more than half the phase for their
-// first increment) and gave-up, the Updates that reached the conflict
-// bound (an error matching optimist.ErrConflict, nothing of them written;
-// the worker makes the increment again).
+// before and one after), idle-gaps and idle-ms (the gaps of more than 1 ms
+// between successive writes of the contended counter, and their total),
+// the p50 and p99 of one Update's latency, starved workers (those that
+// took more than half the phase for their first increment) and gave-up,
+// the Updates that reached the conflict bound (an error matching
+// optimist.ErrConflict, nothing of them written; the worker makes the
+// increment again).
 //
 // Usage:
 //
@@ -31,6 +34,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/optimist-go/optimist"
@@ -64,10 +68,15 @@ type counter struct {
 	N int `json:"n"`
 }
 
-// serve runs a mock server on 127.0.0.1 with two counters, prints its URL
-// and serves until stdin closes.
+// serve runs a mock server on 127.0.0.1 with the counters, prints its
+// URL, and answers each line read from stdin, a counter's path, with that
+// counter's idle time (see idleTimes) as "gaps total-ns". It serves until
+// stdin closes. The server keeps no request log: its counters are read
+// back by GET, and a log would make its garbage collector mark every
+// request kept.
 func serve(stdin io.Reader, stdout io.Writer) error {
-	s := mock.NewServer()
+	idle := &idleTimes{last: map[string]time.Time{}, gaps: map[string]gapSum{}}
+	s := mock.NewServer(mock.WithLogLimit(0), mock.WithObserver(idle.observe))
 	defer s.Close()
 	for _, p := range []string{"/counters/before", "/counters/many", "/counters/after"} {
 		if err := s.Seed(p, []byte(`{"n":0}`)); err != nil {
@@ -75,8 +84,47 @@ func serve(stdin io.Reader, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintln(stdout, s.URL)
-	_, err := io.Copy(io.Discard, stdin)
-	return err
+	lines := bufio.NewScanner(stdin)
+	for lines.Scan() {
+		g := idle.of(lines.Text())
+		fmt.Fprintln(stdout, g.n, g.total.Nanoseconds())
+	}
+	return lines.Err()
+}
+
+// idleTimes sums, per counter, the gaps of more than a millisecond between
+// successive successful writes: time in which the server, with writers
+// waiting, applied none of their increments.
+type idleTimes struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	gaps map[string]gapSum
+}
+
+type gapSum struct {
+	n     int
+	total time.Duration
+}
+
+func (t *idleTimes) observe(r mock.Request) {
+	if r.Method != http.MethodPut || r.Status != http.StatusOK {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.last[r.Path]; ok {
+		if d := r.Time.Sub(last); d > time.Millisecond {
+			g := t.gaps[r.Path]
+			t.gaps[r.Path] = gapSum{g.n + 1, g.total + d}
+		}
+	}
+	t.last[r.Path] = r.Time
+}
+
+func (t *idleTimes) of(path string) gapSum {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gaps[path]
 }
 
 // work prints a line saying it is ready, waits for a line on stdin, then
@@ -141,12 +189,16 @@ func run(procs, n int, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = stdin.Close(); _ = srv.Wait() }()
-	base, err := bufio.NewReader(out).ReadString('\n')
+	replies := bufio.NewReader(out)
+	base, err := replies.ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	base = strings.TrimSpace(base)
-	before, err := phase(self, base+"/counters/before", 1, n, stdout)
+	// The two single phases together make as many increments as the
+	// contended one: a short baseline would be the noisiest term.
+	singleN := max(1, procs*n/2)
+	before, err := phase(self, base+"/counters/before", 1, singleN, stdout)
 	if err != nil {
 		return err
 	}
@@ -154,11 +206,20 @@ func run(procs, n int, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	after, err := phase(self, base+"/counters/after", 1, n, stdout)
+	after, err := phase(self, base+"/counters/after", 1, singleN, stdout)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s\t%6.3f efficiency\n", many.line, many.rate/((before.rate+after.rate)/2))
+	var gaps int
+	var idleNanos int64
+	if _, err := fmt.Fprintln(stdin, "/counters/many"); err != nil {
+		return err
+	}
+	if _, err := fmt.Fscanln(replies, &gaps, &idleNanos); err != nil {
+		return fmt.Errorf("server: idle time: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s\t%6.3f efficiency\t%d idle-gaps\t%8.1f idle-ms\n", many.line,
+		many.rate/((before.rate+after.rate)/2), gaps, float64(idleNanos)/1e6)
 	return nil
 }
 
