@@ -9,7 +9,9 @@
 // benchmark-style lines: the rate, efficiency (the rate of -p workers over
 // the mean of the two single workers' rates, measured in the same run, one
 // before and one after), idle-gaps and idle-ms (the gaps of more than 1 ms
-// between successive writes of the contended counter, and their total),
+// between successive writes of the phase's counter, and their total: time
+// the server applied nothing while writers waited, which a shared
+// machine's stolen CPU time makes too),
 // the p50 and p99 of one Update's latency, starved workers (those that
 // took more than half the phase for their first increment) and gave-up,
 // the Updates that reached the conflict bound (an error matching
@@ -198,28 +200,36 @@ func run(procs, n int, stdout io.Writer) error {
 	// The two single phases together make as many increments as the
 	// contended one: a short baseline would be the noisiest term.
 	singleN := max(1, procs*n/2)
-	before, err := phase(self, base+"/counters/before", 1, singleN, stdout)
-	if err != nil {
-		return err
+	idle := func(path string) (string, error) {
+		var gaps int
+		var nanos int64
+		if _, err := fmt.Fprintln(stdin, path); err != nil {
+			return "", err
+		}
+		if _, err := fmt.Fscanln(replies, &gaps, &nanos); err != nil {
+			return "", fmt.Errorf("server: idle time: %w", err)
+		}
+		return fmt.Sprintf("\t%d idle-gaps\t%8.1f idle-ms", gaps, float64(nanos)/1e6), nil
 	}
-	many, err := phase(self, base+"/counters/many", procs, n, io.Discard)
-	if err != nil {
-		return err
+	var rates [3]float64
+	var lines [3]string
+	for i, p := range []struct {
+		path     string
+		procs, n int
+	}{{"/counters/before", 1, singleN}, {"/counters/many", procs, n}, {"/counters/after", 1, singleN}} {
+		res, err := phase(self, base+p.path, p.procs, p.n)
+		if err != nil {
+			return err
+		}
+		gaps, err := idle(p.path)
+		if err != nil {
+			return err
+		}
+		rates[i], lines[i] = res.rate, res.line+gaps
 	}
-	after, err := phase(self, base+"/counters/after", 1, singleN, stdout)
-	if err != nil {
-		return err
-	}
-	var gaps int
-	var idleNanos int64
-	if _, err := fmt.Fprintln(stdin, "/counters/many"); err != nil {
-		return err
-	}
-	if _, err := fmt.Fscanln(replies, &gaps, &idleNanos); err != nil {
-		return fmt.Errorf("server: idle time: %w", err)
-	}
-	fmt.Fprintf(stdout, "%s\t%6.3f efficiency\t%d idle-gaps\t%8.1f idle-ms\n", many.line,
-		many.rate/((before.rate+after.rate)/2), gaps, float64(idleNanos)/1e6)
+	fmt.Fprintln(stdout, lines[0])
+	fmt.Fprintln(stdout, lines[2])
+	fmt.Fprintf(stdout, "%s\t%6.3f efficiency\n", lines[1], rates[1]/((rates[0]+rates[2])/2))
 	return nil
 }
 
@@ -229,9 +239,10 @@ type phaseResult struct {
 	line string
 }
 
-// phase runs procs workers on url at once, checks the counter and prints
-// its line to stdout. The clock starts when every worker is ready.
-func phase(self, url string, procs, n int, stdout io.Writer) (phaseResult, error) {
+// phase runs procs workers on url at once, checks the counter and returns
+// the rate and line of the phase. The clock starts when every worker is
+// ready.
+func phase(self, url string, procs, n int) (phaseResult, error) {
 	workers := make([]*worker, procs)
 	for i := range workers {
 		w, err := startWorker(self, url, n)
@@ -270,7 +281,6 @@ func phase(self, url string, procs, n int, stdout io.Writer) (phaseResult, error
 	line := fmt.Sprintf("processes=%d\t%d\t%12.0f ns/op\t%10.1f updates/s\t%8.3f p50-ms\t%8.3f p99-ms\t%d starved\t%d gave-up",
 		procs, procs*n, float64(elapsed.Nanoseconds())/float64(procs*n), rate,
 		ms(all[len(all)/2]), ms(all[min(len(all)-1, len(all)*99/100)]), starved, gaveUp)
-	fmt.Fprintln(stdout, line)
 	return phaseResult{rate: rate, line: line}, nil
 }
 
