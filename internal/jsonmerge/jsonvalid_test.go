@@ -30,7 +30,8 @@ func TestValidJSONAgreesWithEncodingJSON(t *testing.T) {
 }
 
 func FuzzValidJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041"],"b":{}}`, `[true,false,null]`, `-0.0e-0`, `"\\"`} {
+	for _, s := range []string{`{"a":[1,2.5e3,"x\u0041"],"b":{}}`, `[true,false,null]`, `-0.0e-0`, `"\\"`,
+		`{"a long member name":"a value of more than eight bytes, \"quoted\" and \u00e9scaped"}`, "\"abcdefgh\xc3\xa9ijklmnop\x01\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
