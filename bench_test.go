@@ -243,11 +243,11 @@ func BenchmarkOverhead(b *testing.B) {
 
 // BenchmarkOverheadPaired is BenchmarkOverhead's PUT with net/http,
 // go-retryablehttp and optimist taking turns in every iteration (see
-// takeTurns), each on its own document of one server. It reports each one's total time over
-// net/http's (x-nethttp for optimist, x-nethttp-retryablehttp for
-// go-retryablehttp, which optimist sends through): ratios that load on
-// the shared machine shifts less than those of runs made one after the
-// other.
+// takeTurns), each on its own document of one server. It reports each
+// one's total time over net/http's (x-nethttp for optimist,
+// x-nethttp-retryablehttp for go-retryablehttp, which optimist sends
+// through): ratios that load on the shared machine shifts less than those
+// of runs made one after the other.
 func BenchmarkOverheadPaired(b *testing.B) {
 	payload := payload1KiB()
 	s := newBenchServer()

@@ -11,12 +11,11 @@
 // before and one after), idle-gaps and idle-ms (the gaps of more than 1 ms
 // between successive writes of the phase's counter, and their total: time
 // the server applied nothing while writers waited, which a shared
-// machine's stolen CPU time makes too),
-// the p50 and p99 of one Update's latency, starved workers (those that
-// took more than half the phase for their first increment) and gave-up,
-// the Updates that reached the conflict bound (an error matching
-// optimist.ErrConflict, nothing of them written; the worker makes the
-// increment again).
+// machine's stolen CPU time makes too), the p50 and p99 of one Update's
+// latency, starved workers (those that took more than half the phase for
+// their first increment) and gave-up, the Updates that reached the
+// conflict bound (an error matching optimist.ErrConflict, nothing of them
+// written; the worker makes the increment again).
 //
 // Usage:
 //
@@ -167,8 +166,9 @@ type report struct {
 	GaveUp        int     `json:"gave_up"`
 }
 
-// run starts the server, runs the single worker and then procs workers,
-// and prints the results.
+// run starts the server, runs a single worker, then procs workers, then a
+// single worker again, and prints the phases' lines, the contended one
+// last with its efficiency.
 func run(procs, n int, stdout io.Writer) error {
 	if procs < 1 || n < 1 {
 		return errors.New("-p and -n must be at least 1")
