@@ -256,12 +256,13 @@ func TestHistoryCheckerRejects(t *testing.T) {
 		return historyOp{writer: w, id: id, call: call, ret: ret, written: written}
 	}
 	unknown := func(o historyOp) historyOp { o.unknown, o.err = true, optimist.ErrOutcomeUnknown; return o }
-	tests := []struct {
+	type check struct {
 		name  string
 		ops   []historyOp
 		final []string
 		want  porcupine.CheckResult
-	}{
+	}
+	tests := []check{
 		{"sequential", []historyOp{op(0, "a", 1, 2, "a"), op(1, "b", 3, 4, "a", "b")}, []string{"a", "b"}, porcupine.Ok},
 		{"concurrent either way", []historyOp{op(0, "a", 1, 4, "b", "a"), op(1, "b", 2, 3, "b")}, []string{"b", "a"}, porcupine.Ok},
 		{"order against real time", []historyOp{op(0, "a", 1, 2, "b", "a"), op(1, "b", 3, 4, "b")}, []string{"b", "a"}, porcupine.Illegal},
@@ -281,12 +282,7 @@ func TestHistoryCheckerRejects(t *testing.T) {
 			unknown(op(i%historyWriters, u, int64(i+1), 1000)),
 			op(historyWriters-1, k, int64(100+2*i), int64(101+2*i), order[:len(order)-1]...))
 	}
-	tests = append(tests, struct {
-		name  string
-		ops   []historyOp
-		final []string
-		want  porcupine.CheckResult
-	}{"unknowns that landed late", late, order, porcupine.Ok})
+	tests = append(tests, check{"unknowns that landed late", late, order, porcupine.Ok})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
