@@ -368,8 +368,11 @@ func (r *Response) httpResponse(req *http.Request) *http.Response {
 	return hr
 }
 
-func isJSON(h http.Header) bool {
-	ct := h.Get("Content-Type")
+func isJSON(h http.Header) bool { return isJSONMediaType(h.Get("Content-Type")) }
+
+// isJSONMediaType reports whether the Content-Type ct names JSON:
+// application/json or a +json type.
+func isJSONMediaType(ct string) bool {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/optimist-go/optimist/internal/jsonmerge"
 )
 
 // Probing a server's preconditions. Optimistic concurrency is only as good
@@ -113,6 +115,9 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //     and the server may count the re-write as a change (a new ETag or
 //     Last-Modified) though the bytes are the same. Probe such a server
 //     when no one else writes, or not at all.
+//   - On a server that ignores If-Match and whose PUT is not atomic, two
+//     reads that meet the same half-written file: a JSON body is checked
+//     and not written back when it is not JSON, any other body is.
 //   - An API whose PUT does not take the representation its GET returns
 //     (etcd v2 answers an envelope and wants a form body) is changed by
 //     the re-write when it ignores If-Match. Probe tests the HTTP
@@ -121,8 +126,10 @@ func (r ProbeResult) ignoredBy(h http.Header) bool {
 //
 // Errors: the GET's non-2xx answer as a [*StatusError] (a resource that
 // does not exist cannot be probed without creating it: [ErrNotFound]),
-// [ErrInvalidETag], [ErrBodyTooLarge], a [*TransportError], ctx's, and an
-// error saying the resource changed between the two reads.
+// [ErrInvalidETag], [ErrBodyTooLarge], a [*TransportError], ctx's, an
+// error saying the resource changed between the two reads, and one saying
+// that a body whose Content-Type names JSON is not JSON: two reads may
+// meet the same half-written file, and Probe does not write it back.
 func (c *Client) Probe(ctx context.Context, url string, opts ...RequestOption) (ProbeResult, error) {
 	o := collectOptions(ctx, false, opts)
 	p := prober{send: c.retry.HTTPClient.Do, limit: c.maxBodyBytes, header: o.header}
@@ -164,6 +171,13 @@ func (p prober) run(ctx context.Context, rawURL string) (ProbeResult, error) {
 	}
 	if !bytes.Equal(body, body2) || res.ETag != again.ETag || res.LastModified != again.LastModified {
 		return res, fmt.Errorf("optimist: probe %s: the resource changed between two reads; nothing written", redactURL(rawURL))
+	}
+	// Two reads can also meet the same half-written file (x/net/webdav
+	// truncates, then copies): written back after the other write ends, it
+	// would stay. Such a body is rarely the JSON it says it is.
+	if isJSONMediaType(contentType) && !jsonmerge.Valid(body) {
+		return res, fmt.Errorf("optimist: probe %s: the body is not the JSON its Content-Type names "+
+			"(a write in progress on a server whose PUT is not atomic?); nothing written", redactURL(rawURL))
 	}
 	if err := p.probeIfMatch(ctx, u, body, contentType, &res); err != nil {
 		return res, err

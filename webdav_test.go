@@ -283,3 +283,118 @@ func TestWebDAVWithLockLost(t *testing.T) {
 	require.NotErrorIs(t, err, optimist.ErrConflict)
 	require.Equal(t, `{"n":1}`, d.content(t, "/doc.json"))
 }
+
+// tornFS is a webdav.FileSystem that can hold one write between the
+// truncation and the copy of x/net/webdav's PUT (OpenFile with O_TRUNC,
+// then io.Copy): meanwhile readers are served the empty file, as they are
+// by any server whose PUT is not atomic.
+type tornFS struct {
+	webdav.FileSystem
+	mu        sync.Mutex
+	truncated chan struct{}
+	release   chan struct{}
+}
+
+// hold makes the next truncating open wait in its first write: truncated
+// is closed once the file is empty, and release lets the write go on.
+func (f *tornFS) hold() (truncated chan struct{}, release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.truncated, f.release = make(chan struct{}), make(chan struct{})
+	gate, once := f.release, new(sync.Once)
+	return f.truncated, func() { once.Do(func() { close(gate) }) }
+}
+
+func (f *tornFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
+	file, err := f.FileSystem.OpenFile(ctx, name, flag, perm)
+	if err != nil || flag&os.O_TRUNC == 0 {
+		return file, err
+	}
+	f.mu.Lock()
+	truncated, release := f.truncated, f.release
+	f.truncated, f.release = nil, nil
+	f.mu.Unlock()
+	if truncated == nil {
+		return file, nil
+	}
+	close(truncated)
+	return &heldFile{File: file, release: release}, nil
+}
+
+type heldFile struct {
+	webdav.File
+	release chan struct{}
+}
+
+func (h *heldFile) Write(p []byte) (int, error) {
+	<-h.release
+	return h.File.Write(p)
+}
+
+// TestProbeRewritesNoHalfWrittenFile: x/net/webdav ignores If-Match and
+// its PUT truncates before it copies. A probe that reads the file in
+// between reads the same empty body twice; re-writing it after the other
+// write has finished would empty the file for good. A body that is not
+// the JSON its Content-Type names is not written back.
+func TestProbeRewritesNoHalfWrittenFile(t *testing.T) {
+	t.Parallel()
+	fs := &tornFS{FileSystem: webdav.NewMemFS()}
+	url := newFuncServer(t, (&webdav.Handler{FileSystem: fs, LockSystem: webdav.NewMemLS()}).ServeHTTP).URL + "/c.json"
+	d := &davServer{URL: strings.TrimSuffix(url, "/c.json")}
+	require.Equal(t, http.StatusCreated, d.raw(t, http.MethodPut, "/c.json", `{"count":0}`).StatusCode)
+
+	truncated, release := fs.hold()
+	defer release()
+	written := make(chan error, 1)
+	go func() { // the other writer, held in its copy
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, url, strings.NewReader(`{"count":1}`))
+		if err == nil {
+			var resp *http.Response
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				err = resp.Body.Close()
+			}
+		}
+		written <- err
+	}()
+	<-truncated
+
+	// The probe's writes, if it sends any, wait until the other write is
+	// done, so that they land after it.
+	probePut, probeGo := make(chan struct{}, 1), make(chan struct{})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := optimist.New(optimist.WithHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodPut {
+			select {
+			case probePut <- struct{}{}:
+			default:
+			}
+			<-probeGo
+		}
+		return tr.RoundTrip(r)
+	})}))
+	probed := make(chan error, 1)
+	go func() {
+		_, err := c.Probe(t.Context(), url)
+		probed <- err
+	}()
+	var err error
+	finished := false
+	select {
+	case <-probePut:
+	case err = <-probed:
+		finished = true
+	}
+	release()
+	require.NoError(t, <-written)
+	close(probeGo)
+	if !finished {
+		err = <-probed
+	}
+	resp, getErr := (&http.Client{Transport: tr}).Get(url)
+	require.NoError(t, getErr)
+	body, _ := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.JSONEq(t, `{"count":1}`, string(body), "the probe re-wrote a half-written file over the finished write")
+	require.ErrorContains(t, err, "not the JSON its Content-Type names")
+}
