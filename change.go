@@ -43,7 +43,7 @@ func (c *Client) applyAndWrite(ctx context.Context, rawURL string, apply func([]
 		if current, err = c.read(ctx, rawURL, opts); err != nil {
 			return err
 		}
-		lookup = c.requestTo(ctx, http.MethodGet, lookup.url, nil, opts)
+		lookup = c.requestTo(ctx, http.MethodGet, lookup.url, lookup.canonical, nil, opts)
 		if r, err = changeRequest(lookup, current, apply); err != nil || unchanged(r, current.Body) {
 			return err
 		}

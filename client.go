@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/optimist-go/optimist/internal/wait"
@@ -36,6 +37,7 @@ type Client struct {
 	httpClient *http.Client
 	retry      *retryablehttp.Client
 	memory     *memory
+	lastURL    atomic.Pointer[parsedURL] // request.go's parseURL
 
 	retryOpts        RetryOptions  // resolved by New
 	maxRetryAfter    time.Duration // retryOpts.MaxRetryAfter, resolved
@@ -263,7 +265,8 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	}
 	r.token = c.tokenFor(req.URL, &r.opts)
 	r.applyOptionHeaders()
-	r.key = c.resourceKey(r.url, r.header)
+	r.canonical = canonicalURL(r.url)
+	r.key = c.resourceKey(r.canonical, r.url, r.header)
 	resp, err := c.do(ctx, r)
 	if err != nil && (resp == nil || errors.Is(err, ErrOutcomeUnknown) || !answered(err)) {
 		return nil, err

@@ -443,3 +443,46 @@ func TestInvalidETagIsAnError(t *testing.T) {
 	_, ok := c.Remembered(ts.URL + "/e")
 	require.False(t, ok)
 }
+
+// TestRepeatedURLIsParsedIntoACopy: the client keeps the last URL it
+// parsed, but each call gets its own copy of it, so a transport that
+// rewrites its request's URL (against the RoundTripper contract) changes
+// no later call to the same URL; and calls that alternate between URLs
+// keep each one's record.
+func TestRepeatedURLIsParsedIntoACopy(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	a, b := seed(t, s, "/docs/a", `{"title":"a"}`), seed(t, s, "/docs/b", `{"title":"b"}`)
+	var rewrite atomic.Bool
+	hc := s.Client()
+	next := hc.Transport
+	hc.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if rewrite.Swap(false) {
+			r.URL.Path = "/docs/b"
+		}
+		return next.RoundTrip(r)
+	})
+	c := optimist.New(optimist.WithHTTPClient(hc))
+	var got doc
+	rewrite.Store(true)
+	_, err := c.Get(t.Context(), a, &got)
+	require.NoError(t, err)
+	require.Equal(t, "b", got.Title, "the transport rewrote this one")
+	_, err = c.Get(t.Context(), a, &got)
+	require.NoError(t, err)
+	require.Equal(t, "a", got.Title, "the rewrite of the call before leaked into this one")
+
+	for i := range 3 {
+		for _, u := range []string{a, b} {
+			var d doc
+			_, err := optimist.Update(t.Context(), c, u, func(d *doc) error { d.Count++; return nil })
+			require.NoError(t, err)
+			_, err = c.Get(t.Context(), u, &d)
+			require.NoError(t, err)
+			require.Equal(t, i+1, d.Count, u)
+			v, ok := c.Remembered(u)
+			require.True(t, ok)
+			require.JSONEq(t, fmt.Sprintf(`{"title":%q,"count":%d}`, u[len(u)-1:], i+1), string(v.Body))
+		}
+	}
+}

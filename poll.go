@@ -322,7 +322,8 @@ func (op *Operation) get(u *url.URL) *request {
 		op.c.stripSecrets(h)
 		r.origin = op.origin // no cookie of the caller's jar either
 	}
-	r.key = op.c.resourceKey(u, h)
+	r.canonical = canonicalURL(u)
+	r.key = op.c.resourceKey(r.canonical, u, h)
 	r.token = op.c.tokenFor(u, &r.opts)
 	return r
 }

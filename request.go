@@ -132,11 +132,14 @@ func rawBody(contentType string) RequestOption {
 type request struct {
 	method string
 	url    *url.URL
-	key    string // canonical URL, the ETag memory's key
-	header http.Header
-	body   []byte
-	opts   requestOptions
-	token  VersionToken
+	// canonical is url's canonical form (canonicalURL), and key the
+	// memory's key: canonical, with a digest of the credentials if any.
+	canonical string
+	key       string
+	header    http.Header
+	body      []byte
+	opts      requestOptions
+	token     VersionToken
 	// version is the version a non-ETag token writes on the wire (see
 	// wire), and sendURL the URL the request was last sent to.
 	version string
@@ -168,25 +171,55 @@ func (r *request) credentialOrigin() *url.URL {
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
+	u, canonical, err := c.parseURL(method, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return c.requestTo(ctx, method, u, canonical, body, opts), nil
+}
+
+// parsedURL is a URL newRequest parsed: the string, the URL and its
+// canonical form (canonicalURL).
+type parsedURL struct {
+	raw       string
+	url       url.URL
+	canonical string
+}
+
+// parseURL parses rawURL, which must be an http or https URL, and gives it
+// with its canonical form. The client keeps the last URL it parsed, so
+// that calls to one resource (an Update loop, a poller) do not parse and
+// canonicalize it again: both depend on the string alone. Each call gets
+// its own copy of the URL, so that a transport that changes the URL of
+// its request changes no other's.
+func (c *Client) parseURL(method, rawURL string) (*url.URL, string, error) {
+	if last := c.lastURL.Load(); last != nil && last.raw == rawURL {
+		u := last.url
+		return &u, last.canonical, nil
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("optimist: %s: invalid URL: %w", method, parseError(err))
+		return nil, "", fmt.Errorf("optimist: %s: invalid URL: %w", method, parseError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
+		return nil, "", fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
 	}
-	return c.requestTo(ctx, method, u, body, opts), nil
+	canonical := canonicalURL(u)
+	c.lastURL.Store(&parsedURL{raw: rawURL, url: *u, canonical: canonical})
+	return u, canonical, nil
 }
 
 // requestTo is newRequest for u, an http or https URL already parsed
-// (and not to be changed: requests share it).
-func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, body []byte, opts []RequestOption) *request {
+// (and not to be changed: requests share it), whose canonical form is
+// canonical.
+func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, canonical string, body []byte, opts []RequestOption) *request {
 	r := &request{
-		method: method,
-		url:    u,
-		header: make(http.Header, 4),
-		body:   body,
-		opts:   collectOptions(ctx, true, opts),
+		method:    method,
+		url:       u,
+		canonical: canonical,
+		header:    make(http.Header, 4),
+		body:      body,
+		opts:      collectOptions(ctx, true, opts),
 	}
 	// The values live in r, allocated with it: Header.Set would allocate
 	// each.
@@ -204,7 +237,7 @@ func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, body 
 	}
 	r.token = c.tokenFor(u, &r.opts)
 	r.applyOptionHeaders()
-	r.key = c.resourceKey(u, r.header)
+	r.key = c.resourceKey(canonical, u, r.header)
 	return r
 }
 

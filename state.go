@@ -221,13 +221,13 @@ func varyOf(resp, req http.Header) (pairs []string, ok bool) {
 	return pairs, true
 }
 
-// resourceKey is the memory's key for a request to u with header h: the
-// canonical URL, followed by a digest of the credentials the request
+// resourceKey is the memory's key for a request to u, whose canonical
+// form is canonical, with header h: canonical, followed by a digest of the credentials the request
 // carries when it carries any (the URL's user information, credential
 // headers), so that callers with different credentials never share a
 // record.
-func (c *Client) resourceKey(u *url.URL, h http.Header) string {
-	key := canonicalURL(u)
+func (c *Client) resourceKey(canonical string, u *url.URL, h http.Header) string {
+	key := canonical
 	var sum []byte
 	if u.User != nil { // net/http sends it as Basic authentication
 		sum = append(append(sum, "userinfo\x00"...), u.User.String()...)
