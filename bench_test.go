@@ -281,25 +281,44 @@ func BenchmarkOverheadPaired(b *testing.B) {
 	if _, err := opt.Get(ctx, s.URL+"/docs/optimist", nil); err != nil {
 		b.Fatal(err)
 	}
-	spent := takeTurns(b, steps)
-	b.ReportMetric(float64(spent[1])/float64(spent[0]), "x-nethttp-retryablehttp")
-	b.ReportMetric(float64(spent[2])/float64(spent[0]), "x-nethttp")
+	spent, cpu := takeTurns(b, steps)
+	reportRatio(b, spent, cpu, 1, 0, "x-nethttp-retryablehttp")
+	reportRatio(b, spent, cpu, 2, 0, "x-nethttp")
 }
 
 // takeTurns runs every step once in each iteration, starting one step
 // further on each time, so that no step always runs first or always
-// after the same other one, and returns the time each step took in all.
-func takeTurns(b *testing.B, steps []func()) []time.Duration {
-	spent := make([]time.Duration, len(steps))
+// after the same other one, and returns the time each step took in all,
+// and the CPU time the process used while it ran (nil where processCPU
+// cannot tell): client, server and runtime alike, which on a machine
+// whose host steals time varies less than the time does.
+func takeTurns(b *testing.B, steps []func()) (spent, cpu []time.Duration) {
+	spent, cpu = make([]time.Duration, len(steps)), make([]time.Duration, len(steps))
+	_, measured := processCPU()
 	for n := 0; b.Loop(); n++ {
 		for k := range steps {
 			i := (n + k) % len(steps)
 			t0 := time.Now()
+			c0, _ := processCPU()
 			steps[i]()
+			c1, _ := processCPU()
 			spent[i] += time.Since(t0)
+			cpu[i] += c1 - c0
 		}
 	}
-	return spent
+	if !measured {
+		cpu = nil
+	}
+	return spent, cpu
+}
+
+// reportRatio reports spent[i] over spent[base] as unit, and the same
+// ratio of CPU time as unit+"-cpu" when it was measured.
+func reportRatio(b *testing.B, spent, cpu []time.Duration, i, base int, unit string) {
+	b.ReportMetric(float64(spent[i])/float64(spent[base]), unit)
+	if cpu != nil && cpu[base] > 0 {
+		b.ReportMetric(float64(cpu[i])/float64(cpu[base]), unit+"-cpu")
+	}
 }
 
 // newPutStep reads url through do and returns one conditional PUT of
