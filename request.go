@@ -191,7 +191,8 @@ type parsedURL struct {
 // that calls to one resource (an Update loop, a poller) do not parse and
 // canonicalize it again: both depend on the string alone. Each call gets
 // its own copy of the URL, so that a transport that changes the URL of
-// its request changes no other's.
+// its request changes no other's. A URL with user information is not
+// kept: its password stays no longer than the call.
 func (c *Client) parseURL(method, rawURL string) (*url.URL, string, error) {
 	if last := c.lastURL.Load(); last != nil && last.raw == rawURL {
 		u := last.url
@@ -205,7 +206,9 @@ func (c *Client) parseURL(method, rawURL string) (*url.URL, string, error) {
 		return nil, "", fmt.Errorf("optimist: %s %s: URL scheme must be http or https", method, redactURL(rawURL))
 	}
 	canonical := canonicalURL(u)
-	c.lastURL.Store(&parsedURL{raw: rawURL, url: *u, canonical: canonical})
+	if u.User == nil {
+		c.lastURL.Store(&parsedURL{raw: rawURL, url: *u, canonical: canonical})
+	}
 	return u, canonical, nil
 }
 

@@ -31,3 +31,32 @@ func TestIsRequestPathAgreesWithResolution(t *testing.T) {
 	require.True(t, isRequestPath("/a/b", u))
 	require.False(t, isRequestPath("/a/./b", u))
 }
+
+// parseURL keeps the last URL it parsed, but not one with a password in
+// it, and a URL it keeps is parsed as before.
+func TestParseURLKeepsNoUserinfo(t *testing.T) {
+	t.Parallel()
+	c := New()
+	_, _, err := c.parseURL(http.MethodGet, "http://h/a")
+	require.NoError(t, err)
+	require.Equal(t, "http://h/a", c.lastURL.Load().raw)
+
+	u, canonical, err := c.parseURL(http.MethodGet, "http://user:s3cret@h/b")
+	require.NoError(t, err)
+	password, ok := u.User.Password()
+	require.True(t, ok)
+	require.Equal(t, "s3cret", password)
+	require.Equal(t, "http://h/b", canonical)
+	require.Equal(t, "http://h/a", c.lastURL.Load().raw, "a URL with a password was kept")
+
+	for range 2 { // parsed, then kept
+		u, canonical, err = c.parseURL(http.MethodGet, "HTTP://H:80/c#f")
+		require.NoError(t, err)
+		require.Equal(t, "http://h/c", canonical)
+		require.Equal(t, "H:80", u.Host)
+		require.Equal(t, "f", u.Fragment)
+	}
+	_, _, err = c.parseURL(http.MethodGet, "ftp://h/d")
+	require.Error(t, err)
+	require.Equal(t, "HTTP://H:80/c#f", c.lastURL.Load().raw)
+}
