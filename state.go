@@ -222,10 +222,10 @@ func varyOf(resp, req http.Header) (pairs []string, ok bool) {
 }
 
 // resourceKey is the memory's key for a request to u, whose canonical
-// form is canonical, with header h: canonical, followed by a digest of the credentials the request
-// carries when it carries any (the URL's user information, credential
-// headers), so that callers with different credentials never share a
-// record.
+// form is canonical, with header h: canonical, followed by a digest of the
+// credentials the request carries when it carries any (the URL's user
+// information, credential headers), so that callers with different
+// credentials never share a record.
 func (c *Client) resourceKey(canonical string, u *url.URL, h http.Header) string {
 	key := canonical
 	var sum []byte
