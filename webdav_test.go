@@ -125,9 +125,16 @@ type gatedFS struct {
 func (g *gatedFS) hold() (entered chan struct{}, open func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.gate, g.entered = make(chan struct{}), make(chan struct{}, 1)
-	gate, once := g.gate, new(sync.Once)
-	return g.entered, func() { once.Do(func() { close(gate) }) }
+	g.gate, open = newGate()
+	g.entered = make(chan struct{}, 1)
+	return g.entered, open
+}
+
+// newGate returns a channel that stays open until the function returned
+// with it is called, which closes it; later calls do nothing.
+func newGate() (gate chan struct{}, release func()) {
+	gate, once := make(chan struct{}), new(sync.Once)
+	return gate, func() { once.Do(func() { close(gate) }) }
 }
 
 func (g *gatedFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
@@ -300,9 +307,9 @@ type tornFS struct {
 func (f *tornFS) hold() (truncated chan struct{}, release func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.truncated, f.release = make(chan struct{}), make(chan struct{})
-	gate, once := f.release, new(sync.Once)
-	return f.truncated, func() { once.Do(func() { close(gate) }) }
+	f.truncated = make(chan struct{})
+	f.release, release = newGate()
+	return f.truncated, release
 }
 
 func (f *tornFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
