@@ -61,7 +61,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 // transport error (transportError); the caller reads and closes the
 // answer.
 func (c *Client) send(ctx context.Context, r *request, st *exchangeState, header http.Header, u *url.URL, body []byte) (*http.Response, error) {
-	resp, err := c.retry.Do(r.httpRequest(context.WithValue(ctx, exchangeStateKey{}, st), header, u, body))
+	resp, err := c.retry.Do(r.httpRequest(st.bind(ctx, r), st, header, u, body))
 	if err != nil {
 		return nil, c.transportError(r, st, resp, err)
 	}
@@ -97,8 +97,7 @@ func (c *Client) outcome(r *request, st *exchangeState, status int, err error) e
 // httpRequest builds the request to send without printing and parsing
 // its URL again, as http.NewRequest would. The URL is shared, not copied:
 // neither net/http nor go-retryablehttp changes it.
-func (r *request) httpRequest(ctx context.Context, header http.Header, u *url.URL, body []byte) *retryablehttp.Request {
-	ctx = bindState(ctx, r)
+func (r *request) httpRequest(ctx context.Context, st *exchangeState, header http.Header, u *url.URL, body []byte) *retryablehttp.Request {
 	req := &retryablehttp.Request{Request: (&http.Request{
 		Method:     r.method,
 		URL:        u,
@@ -109,7 +108,7 @@ func (r *request) httpRequest(ctx context.Context, header http.Header, u *url.UR
 		Host:       u.Host,
 	}).WithContext(ctx)}
 	if body != nil {
-		_ = req.SetBody(body) // a []byte body cannot fail
+		st.setBody(req.Request, body)
 	}
 	return req
 }

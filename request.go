@@ -157,8 +157,9 @@ type request struct {
 	// on a conflict, in place of a resolver, so that the caller's mutation
 	// is applied again to what the server has.
 	change func(current []byte) ([]byte, error)
-	// headerValues back the Accept and Content-Type values newRequest sets.
-	headerValues [2]string
+	// headerValues back the Accept and Content-Type values newRequest sets
+	// and the If-Match value of setVersion.
+	headerValues [3]string
 }
 
 // credentialOrigin is the origin r's credentials (its Cookie, the caller's
@@ -227,9 +228,9 @@ func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, canon
 	// The values live in r, allocated with it: Header.Set would allocate
 	// each.
 	values := &r.headerValues
-	*values = [2]string{"application/json", "application/json"}
+	values[0], values[1] = "application/json", "application/json"
 	if r.opts.raw {
-		*values = [2]string{"*/*", r.opts.contentType}
+		values[0], values[1] = "*/*", r.opts.contentType
 	}
 	r.header["Accept"] = values[0:1:1]
 	if body != nil && values[1] != "" {

@@ -32,8 +32,11 @@ import (
 // answer lockwait.go's, an operation's polling poll.go's.
 
 // exchangeState follows one logical request across its transport retries.
-// The retry hooks find it in the request's context.
+// The retry hooks find it in the request's context, which it is itself
+// (see bind): no context value is allocated to carry it.
 type exchangeState struct {
+	// Context is the request's context, set by bind.
+	context.Context
 	// method is the request's; origin is the origin its credentials
 	// belong to (see [request.credentialOrigin]).
 	method string
@@ -62,9 +65,22 @@ type exchangeState struct {
 	status int
 	fault  error
 	cause  string
+	// body is the request's body; first is the reader of its first copy.
+	body  []byte
+	first bytes.Reader
 }
 
 type exchangeStateKey struct{}
+
+// Value returns st itself for exchangeStateKey, which makes st the
+// context that carries it (see stateFrom), and what st's parent holds for
+// any other key.
+func (st *exchangeState) Value(key any) any {
+	if _, ok := key.(exchangeStateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
 
 func stateFrom(ctx context.Context) *exchangeState {
 	st, _ := ctx.Value(exchangeStateKey{}).(*exchangeState)
@@ -74,18 +90,38 @@ func stateFrom(ctx context.Context) *exchangeState {
 	return st
 }
 
-// bindState records r in the exchange state ctx carries, if any, and
-// returns ctx with a trace that counts the copies of the request the
-// transport writes.
-func bindState(ctx context.Context, r *request) context.Context {
-	st, ok := ctx.Value(exchangeStateKey{}).(*exchangeState)
-	if !ok {
-		return ctx
-	}
+// bind makes st the state of r's exchange in ctx, and returns the
+// context to send r in: st itself, with a trace that counts the copies of
+// the request the transport writes.
+func (st *exchangeState) bind(ctx context.Context, r *request) context.Context {
+	st.Context = ctx
 	st.method, st.origin = r.method, r.credentialOrigin()
 	st.trace.WroteHeaders = func() { st.writes.Add(1) }
-	return httptrace.WithClientTrace(ctx, &st.trace)
+	return httptrace.WithClientTrace(st, &st.trace)
 }
+
+// setBody gives req body, which the transport reads once per copy of req
+// it writes: the first copy from st's own reader, each later one (a
+// retry, net/http's rewind after a lost connection) from a reader of its
+// own, as the transport may still hold the one before. Each is a
+// *bytes.Reader in io.NopCloser, which net/http knows to be in memory and
+// sends with its header in one write.
+func (st *exchangeState) setBody(req *http.Request, body []byte) {
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body, req.GetBody = http.NoBody, noBody
+		return
+	}
+	st.body = body
+	st.first.Reset(body)
+	req.Body, req.GetBody = io.NopCloser(&st.first), st.bodyCopy
+}
+
+func (st *exchangeState) bodyCopy() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(st.body)), nil
+}
+
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
 
 // countTry counts a finished try: one attempt, or as many as the copies
 // net/http wrote beyond one per redirect followed.
@@ -194,8 +230,9 @@ func notProcessed(status int) bool {
 }
 
 // prepareRetry runs before a retry is sent: it tells the OnRetry hook and
-// the log, and waits as checkRetry decided. A re-sent request with an
-// Idempotency-Key settles whether an earlier copy was applied, for a
+// the log, waits as checkRetry decided, and gives req a new reader of its
+// body (go-retryablehttp is given none to rewind: see setBody). A re-sent
+// request with an Idempotency-Key settles whether an earlier copy was applied, for a
 // server that honours the key answers a copy of an applied request with
 // the first answer.
 func (c *Client) prepareRetry(req *http.Request) error {
@@ -217,7 +254,15 @@ func (c *Client) prepareRetry(req *http.Request) error {
 				slog.Duration("wait", ev.Wait))
 		}
 	}
-	return c.sleep(ctx, st.wait)
+	if err := c.sleep(ctx, st.wait); err != nil {
+		return err
+	}
+	if req.GetBody != nil { // the try before read req.Body
+		var err error
+		req.Body, err = req.GetBody()
+		return err
+	}
+	return nil
 }
 
 // keyInUseProbe is how much of a 409 answer keyInUse reads.

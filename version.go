@@ -175,7 +175,8 @@ func (c *Client) tokenFor(u *url.URL, o *requestOptions) VersionToken {
 func (r *request) setVersion(version string) {
 	if r.token.isETag() {
 		delete(r.header, "If-Unmodified-Since")
-		r.header["If-Match"] = []string{version}
+		r.headerValues[2] = version
+		r.header["If-Match"] = r.headerValues[2:3:3]
 		return
 	}
 	r.version = version
