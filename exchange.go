@@ -32,7 +32,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*Response, error) {
 		return nil, err
 	}
 	r.sendURL = u
-	st := &exchangeState{replayable: r.replayable(header)}
+	st := r.newExchange(r.replayable(header))
 	resp, err := c.send(ctx, r, st, header, u, body)
 	if err != nil {
 		return nil, c.outcome(r, st, 0, err)

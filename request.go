@@ -158,8 +158,28 @@ type request struct {
 	// is applied again to what the server has.
 	change func(current []byte) ([]byte, error)
 	// headerValues back the Accept and Content-Type values newRequest sets
-	// and the If-Match value of setVersion.
-	headerValues [3]string
+	// and the If-Match value of setVersion; parsedURL is url when
+	// newRequest found it parsed already (see parseURL), and firstExchange
+	// the state of r's first exchange (see newExchange). Each is allocated
+	// with r, not apart.
+	headerValues  [3]string
+	parsedURL     url.URL
+	firstExchange exchangeState
+	exchanged     bool
+}
+
+// newExchange returns the state of an exchange of r: the first one's is
+// r's own, each later one's new, as the transport may still hold the
+// context of the one before (the state is that context: see
+// [exchangeState.bind]).
+func (r *request) newExchange(replayable bool) *exchangeState {
+	st := &r.firstExchange
+	if r.exchanged {
+		st = new(exchangeState)
+	}
+	r.exchanged = true
+	st.replayable = replayable
+	return st
 }
 
 // credentialOrigin is the origin r's credentials (its Cookie, the caller's
@@ -172,11 +192,13 @@ func (r *request) credentialOrigin() *url.URL {
 }
 
 func (c *Client) newRequest(ctx context.Context, method, rawURL string, body []byte, opts []RequestOption) (*request, error) {
-	u, canonical, err := c.parseURL(method, rawURL)
+	r := new(request)
+	u, canonical, err := c.parseURL(method, rawURL, &r.parsedURL)
 	if err != nil {
 		return nil, err
 	}
-	return c.requestTo(ctx, method, u, canonical, body, opts), nil
+	c.initRequest(ctx, r, method, u, canonical, body, opts)
+	return r, nil
 }
 
 // parsedURL is a URL newRequest parsed: the string, the URL and its
@@ -191,13 +213,13 @@ type parsedURL struct {
 // with its canonical form. The client keeps the last URL it parsed, so
 // that calls to one resource (an Update loop, a poller) do not parse and
 // canonicalize it again: both depend on the string alone. Each call gets
-// its own copy of the URL, so that a transport that changes the URL of
+// its own copy of the URL, written to into, so that a transport that changes the URL of
 // its request changes no other's. A URL with user information is not
 // kept: its password stays no longer than the call.
-func (c *Client) parseURL(method, rawURL string) (*url.URL, string, error) {
+func (c *Client) parseURL(method, rawURL string, into *url.URL) (*url.URL, string, error) {
 	if last := c.lastURL.Load(); last != nil && last.raw == rawURL {
-		u := last.url
-		return &u, last.canonical, nil
+		*into = last.url
+		return into, last.canonical, nil
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -217,14 +239,16 @@ func (c *Client) parseURL(method, rawURL string) (*url.URL, string, error) {
 // (and not to be changed: requests share it), whose canonical form is
 // canonical.
 func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, canonical string, body []byte, opts []RequestOption) *request {
-	r := &request{
-		method:    method,
-		url:       u,
-		canonical: canonical,
-		header:    make(http.Header, 4),
-		body:      body,
-		opts:      collectOptions(ctx, true, opts),
-	}
+	r := new(request)
+	c.initRequest(ctx, r, method, u, canonical, body, opts)
+	return r
+}
+
+// initRequest makes r, a new request, requestTo's.
+func (c *Client) initRequest(ctx context.Context, r *request, method string, u *url.URL, canonical string, body []byte, opts []RequestOption) {
+	r.method, r.url, r.canonical = method, u, canonical
+	r.header, r.body = make(http.Header, 4), body
+	r.opts = collectOptions(ctx, true, opts)
 	// The values live in r, allocated with it: Header.Set would allocate
 	// each.
 	values := &r.headerValues
@@ -242,7 +266,6 @@ func (c *Client) requestTo(ctx context.Context, method string, u *url.URL, canon
 	r.token = c.tokenFor(u, &r.opts)
 	r.applyOptionHeaders()
 	r.key = c.resourceKey(canonical, u, r.header)
-	return r
 }
 
 func (r *request) applyOptionHeaders() {

@@ -37,11 +37,11 @@ func TestIsRequestPathAgreesWithResolution(t *testing.T) {
 func TestParseURLKeepsNoUserinfo(t *testing.T) {
 	t.Parallel()
 	c := New()
-	_, _, err := c.parseURL(http.MethodGet, "http://h/a")
+	_, _, err := c.parseURL(http.MethodGet, "http://h/a", new(url.URL))
 	require.NoError(t, err)
 	require.Equal(t, "http://h/a", c.lastURL.Load().raw)
 
-	u, canonical, err := c.parseURL(http.MethodGet, "http://user:s3cret@h/b")
+	u, canonical, err := c.parseURL(http.MethodGet, "http://user:s3cret@h/b", new(url.URL))
 	require.NoError(t, err)
 	password, ok := u.User.Password()
 	require.True(t, ok)
@@ -50,13 +50,13 @@ func TestParseURLKeepsNoUserinfo(t *testing.T) {
 	require.Equal(t, "http://h/a", c.lastURL.Load().raw, "a URL with a password was kept")
 
 	for range 2 { // parsed, then kept
-		u, canonical, err = c.parseURL(http.MethodGet, "HTTP://H:80/c#f")
+		u, canonical, err = c.parseURL(http.MethodGet, "HTTP://H:80/c#f", new(url.URL))
 		require.NoError(t, err)
 		require.Equal(t, "http://h/c", canonical)
 		require.Equal(t, "H:80", u.Host)
 		require.Equal(t, "f", u.Fragment)
 	}
-	_, _, err = c.parseURL(http.MethodGet, "ftp://h/d")
+	_, _, err = c.parseURL(http.MethodGet, "ftp://h/d", new(url.URL))
 	require.Error(t, err)
 	require.Equal(t, "HTTP://H:80/c#f", c.lastURL.Load().raw)
 }
