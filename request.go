@@ -213,9 +213,9 @@ type parsedURL struct {
 // with its canonical form. The client keeps the last URL it parsed, so
 // that calls to one resource (an Update loop, a poller) do not parse and
 // canonicalize it again: both depend on the string alone. Each call gets
-// its own copy of the URL, written to into, so that a transport that changes the URL of
-// its request changes no other's. A URL with user information is not
-// kept: its password stays no longer than the call.
+// its own copy of the URL, written to into, so that a transport that
+// changes the URL of its request changes no other's. A URL with user
+// information is not kept: its password stays no longer than the call.
 func (c *Client) parseURL(method, rawURL string, into *url.URL) (*url.URL, string, error) {
 	if last := c.lastURL.Load(); last != nil && last.raw == rawURL {
 		*into = last.url
