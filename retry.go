@@ -232,9 +232,9 @@ func notProcessed(status int) bool {
 // prepareRetry runs before a retry is sent: it tells the OnRetry hook and
 // the log, waits as checkRetry decided, and gives req a new reader of its
 // body (go-retryablehttp is given none to rewind: see setBody). A re-sent
-// request with an Idempotency-Key settles whether an earlier copy was applied, for a
-// server that honours the key answers a copy of an applied request with
-// the first answer.
+// request with an Idempotency-Key settles whether an earlier copy was
+// applied, for a server that honours the key answers a copy of an applied
+// request with the first answer.
 func (c *Client) prepareRetry(req *http.Request) error {
 	ctx := req.Context()
 	st := stateFrom(ctx)
