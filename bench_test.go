@@ -196,9 +196,7 @@ func BenchmarkOverhead(b *testing.B) {
 	url := s.URL + "/docs/o"
 
 	plain := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	retry := retryablehttp.NewClient()
-	retry.Logger = nil
-	retry.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	retry := newRetryClient()
 	opt := optimist.New()
 	std := func(req *http.Request) (*http.Response, error) { return plain.Do(req) }
 	rhttp := func(req *http.Request) (*http.Response, error) {
@@ -258,9 +256,7 @@ func BenchmarkOverheadPaired(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	plain := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	retry := retryablehttp.NewClient()
-	retry.Logger = nil
-	retry.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	retry := newRetryClient()
 	std := func(req *http.Request) (*http.Response, error) { return plain.Do(req) }
 	rhttp := func(req *http.Request) (*http.Response, error) {
 		rr, err := retryablehttp.FromRequest(req)
@@ -292,6 +288,16 @@ func BenchmarkOverheadPaired(b *testing.B) {
 	reportRatio(b, spent, cpu, 2, 0, "x-nethttp")
 }
 
+// newRetryClient is a go-retryablehttp client with no logger and a
+// transport of its own, so that no benchmark case shares another's
+// connections.
+func newRetryClient() *retryablehttp.Client {
+	c := retryablehttp.NewClient()
+	c.Logger = nil
+	c.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	return c
+}
+
 // newRecordingPutStep returns the least that a client keeping optimist's
 // promises does for a conditional PUT of a caller's JSON bytes on a
 // go-retryablehttp client of its own: it checks them (as fast as optimist
@@ -301,9 +307,7 @@ func BenchmarkOverheadPaired(b *testing.B) {
 // No Vary, credentials, redaction, attempt count or conflict handling: a
 // floor that go-retryablehttp and the promises set together.
 func newRecordingPutStep(b *testing.B, url string, payload []byte) func() {
-	hc := retryablehttp.NewClient()
-	hc.Logger = nil
-	hc.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	hc := newRetryClient()
 	type record struct {
 		etag optimist.ETag
 		body []byte
